@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ProcessSupervisor } from './supervisor.js';
+import { findFreePort, waitForPort } from './ports.js';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return check();
+}
+
+describe('ProcessSupervisor', () => {
+  const supervisor = new ProcessSupervisor();
+  afterEach(async () => {
+    await supervisor.stopAll(200);
+  });
+
+  it('stops a wrapper and the process it forked (the whole group)', async () => {
+    const child = supervisor.spawn({ name: 'wrapper', command: 'sleep 30 & echo $!; wait', shell: true });
+    const grandchildPid = await new Promise<number>((resolve) => {
+      const off = child.onLine((line) => {
+        off();
+        resolve(Number(line));
+      });
+    });
+    expect(alive(grandchildPid)).toBe(true);
+    const exit = await child.stop();
+    expect(exit.signal).toBe('SIGTERM');
+    expect(await until(() => !alive(grandchildPid), 2000)).toBe(true);
+  });
+
+  it('kills a child that ignores SIGTERM after the grace period', async () => {
+    const child = supervisor.spawn({
+      name: 'stubborn',
+      command: process.execPath,
+      args: ['-e', "process.on('SIGTERM', () => {}); console.log('ready'); setInterval(() => {}, 1000)"],
+    });
+    await new Promise<void>((resolve) => child.onLine(() => resolve()));
+    const started = Date.now();
+    const exit = await child.stop(300);
+    expect(exit.signal).toBe('SIGKILL');
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(supervisor.live).toEqual([]);
+  });
+
+  it('keeps the last stderr lines for error messages and reports the exit code', async () => {
+    const child = supervisor.spawn({
+      name: 'crasher',
+      command: process.execPath,
+      args: ['-e', "console.error('first'); console.error('boom: port in use'); process.exit(7)"],
+    });
+    expect(await child.exited).toEqual({ code: 7, signal: null });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(child.tail('stderr')).toEqual(['first', 'boom: port in use']);
+    expect(child.running).toBe(false);
+  });
+
+  it('reports a command that cannot be spawned as exit 127 with the reason', async () => {
+    const child = supervisor.spawn({ name: 'missing', command: '/nonexistent/binary-xyz' });
+    expect((await child.exited).code).toBe(127);
+    expect(child.tail('stderr').join(' ')).toMatch(/ENOENT/);
+  });
+
+  it('waitForPort: ready when a server listens, dead when the process exits first', async () => {
+    const port = await findFreePort();
+    const server = supervisor.spawn({
+      name: 'listener',
+      command: process.execPath,
+      args: ['-e', `require('net').createServer().listen(${port}, '127.0.0.1')`],
+    });
+    expect(await waitForPort(port, { timeoutMs: 5000, isAlive: () => server.running })).toBe('ready');
+
+    const other = await findFreePort();
+    const quitter = supervisor.spawn({ name: 'quitter', command: process.execPath, args: ['-e', 'process.exit(1)'] });
+    expect(await waitForPort(other, { timeoutMs: 5000, isAlive: () => quitter.running })).toBe('dead');
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * The one owner of child processes. Every server the tool starts (upstream, reference streamers, user
+ * targets) is spawned here, in a process group of its own, so stopping it also stops whatever it forked
+ * (an `npm start` wrapper's node, cluster workers, a shell's children). Tests use the same module.
+ *
+ * Groups are killed on `stop()`, on `stopAll()`, and — as a last resort — synchronously with SIGKILL when
+ * this process exits for any reason, so a crash of the harness leaves nothing running.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface ChildSpec {
+  /** Name used in messages: 'old', 'upstream', 'my-server'. */
+  name: string;
+  command: string;
+  args?: string[];
+  /** Run `command` through `/bin/sh -c` (user-supplied command lines). */
+  shell?: boolean;
+  /** Added to (not replacing) the harness's environment. */
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** How many lines of each stream a child keeps for error messages. */
+const TAIL_LINES = 40;
+/** Time a group gets between SIGTERM and SIGKILL. Node servers exit in well under 100 ms on SIGTERM. */
+export const DEFAULT_GRACE_MS = 1500;
+
+type LineListener = (line: string, stream: 'stdout' | 'stderr') => void;
+
+export class ManagedProcess {
+  readonly name: string;
+  readonly pid: number;
+  /** Settles when the direct child exits (its group may still be stopping). */
+  readonly exited: Promise<ExitInfo>;
+  private exitInfo: ExitInfo | null = null;
+  private readonly tails = { stdout: [] as string[], stderr: [] as string[] };
+  private readonly listeners = new Set<LineListener>();
+  private stopping: Promise<ExitInfo> | null = null;
+
+  constructor(
+    private readonly child: ChildProcess,
+    name: string,
+    private readonly onGone: (p: ManagedProcess) => void,
+  ) {
+    this.name = name;
+    // No pid means the spawn failed (ENOENT, EACCES): the 'error' handler below reports it as an exit.
+    this.pid = child.pid ?? -1;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      let partial = '';
+      child[stream]?.setEncoding('utf8');
+      child[stream]?.on('data', (chunk: string) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) this.takeLine(line, stream);
+      });
+      child[stream]?.on('end', () => {
+        if (partial) this.takeLine(partial, stream);
+        partial = '';
+      });
+    }
+    this.exited = new Promise<ExitInfo>((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        resolve(this.exitInfo);
+      });
+      // A failed spawn (ENOENT for a non-shell command) emits 'error' and no 'exit'.
+      child.once('error', (err) => {
+        this.takeLine(`spawn failed: ${err.message}`, 'stderr');
+        if (!this.exitInfo) {
+          this.exitInfo = { code: 127, signal: null };
+          resolve(this.exitInfo);
+        }
+      });
+    });
+    void this.exited.then(() => {
+      // The leader is gone; anything it left in its group goes too.
+      killGroup(this.pid, 'SIGKILL');
+      this.onGone(this);
+    });
+  }
+
+  get running(): boolean {
+    return this.exitInfo === null;
+  }
+
+  get exit(): ExitInfo | null {
+    return this.exitInfo;
+  }
+
+  /** The last lines the child wrote to stderr (or stdout), for error messages. */
+  tail(stream: 'stdout' | 'stderr' = 'stderr', lines = 10): string[] {
+    return this.tails[stream].slice(-lines);
+  }
+
+  onLine(listener: LineListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** SIGTERM to the whole group, SIGKILL after `graceMs`. Idempotent. */
+  stop(graceMs = DEFAULT_GRACE_MS): Promise<ExitInfo> {
+    if (this.stopping) return this.stopping;
+    this.stopping = (async () => {
+      if (this.running) {
+        killGroup(this.pid, 'SIGTERM');
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), graceMs);
+        });
+        const first = await Promise.race([this.exited, timedOut]);
+        clearTimeout(timer);
+        if (first === 'timeout') killGroup(this.pid, 'SIGKILL');
+      }
+      const info = await this.exited;
+      killGroup(this.pid, 'SIGKILL');
+      return info;
+    })();
+    return this.stopping;
+  }
+
+  /** Synchronous last resort, for process 'exit' handlers. */
+  killNow(): void {
+    killGroup(this.pid, 'SIGKILL');
+  }
+
+  private takeLine(line: string, stream: 'stdout' | 'stderr'): void {
+    const tail = this.tails[stream];
+    tail.push(line);
+    if (tail.length > TAIL_LINES) tail.shift();
+    for (const listener of this.listeners) listener(line, stream);
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  // Never signal a group we did not create: pid -1 (failed spawn) would mean "every process".
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+/** Every live child of every supervisor in this process, for the exit hook. */
+const everyLiveChild = new Set<ManagedProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of everyLiveChild) child.killNow();
+  });
+}
+
+export class ProcessSupervisor {
+  private readonly children = new Set<ManagedProcess>();
+
+  spawn(spec: ChildSpec): ManagedProcess {
+    installExitHook();
+    const child = spawn(spec.command, spec.args ?? [], {
+      cwd: spec.cwd,
+      env: { ...process.env, ...spec.env },
+      shell: spec.shell ? '/bin/sh' : false,
+      // A process group of its own: Ctrl-C reaches only the harness, which stops the group itself,
+      // and stopping the group reaches every process the child forked.
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const managed = new ManagedProcess(child, spec.name, (gone) => {
+      this.children.delete(gone);
+      everyLiveChild.delete(gone);
+    });
+    this.children.add(managed);
+    everyLiveChild.add(managed);
+    return managed;
+  }
+
+  get live(): ManagedProcess[] {
+    return [...this.children];
+  }
+
+  /** Stop every child this supervisor started, in parallel. */
+  async stopAll(graceMs = DEFAULT_GRACE_MS): Promise<void> {
+    await Promise.all([...this.children].map((child) => child.stop(graceMs)));
+  }
+}
