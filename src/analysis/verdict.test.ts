@@ -387,3 +387,38 @@ describe('judgeTarget', () => {
     expect(judgeTarget({}, specs).verdict).toBe('inconclusive');
   });
 });
+
+describe('recorded series from the reference streamers (2-core machine, mixed scenario)', () => {
+  // Settled heapUsed after warm-up, one point per cycle; measured 2026-11-25 while tuning the probe.
+  const newAfterWarmup = [
+    { disconnects: 0, value: 11_719_000 },
+    { disconnects: 581, value: 11_422_000 },
+    { disconnects: 1173, value: 11_490_000 },
+    { disconnects: 1760, value: 11_608_000 },
+    { disconnects: 2342, value: 11_672_000 },
+  ];
+  const newLonger = [11_554, 11_412, 11_480, 11_571, 11_148, 11_219, 11_471].map((kb, i) => ({
+    disconnects: [0, 588, 1179, 1761, 2351, 2939, 3524][i]!,
+    value: kb * 1000,
+  }));
+  const oldLeaking = [
+    { disconnects: 0, value: 76_473_000 },
+    { disconnects: 581, value: 100_420_000 },
+    { disconnects: 1173, value: 125_875_000 },
+    { disconnects: 1760, value: 149_784_000 },
+    { disconnects: 2342, value: 175_082_000 },
+  ];
+
+  it('calls the fixed streamer clean although its heap swings', () => {
+    expect(judgeMetric(newAfterWarmup, NODE_HEAP_USED).verdict).toBe('clean');
+    expect(judgeMetric(newLonger, NODE_HEAP_USED).verdict).toBe('clean');
+    expect(judgeMetric(newLonger, NODE_HEAP_USED).reason).toMatch(/^no growth that repeats/);
+  });
+
+  it('calls the leaky streamer a leak at ~42 KB per disconnect', () => {
+    const judgement = judgeMetric(oldLeaking, NODE_HEAP_USED);
+    expect(judgement.verdict).toBe('leak');
+    expect(judgement.perDisconnect).toBeGreaterThan(41_000);
+    expect(judgement.perDisconnect).toBeLessThan(43_000);
+  });
+});

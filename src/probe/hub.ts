@@ -15,13 +15,16 @@ import {
   type AgentReply,
   type NodeProcessSample,
   type SampleRequest,
+  type SettleOptions,
+  DEFAULT_SETTLE,
+  PRIMER_SETTLE,
 } from './protocol.js';
 
 /** Absolute path of the compiled agent that NODE_OPTIONS preloads. */
 export const AGENT_PATH = compiled('probe/agent.cjs');
 
 /** How long one agent may take for one settled sample before it is treated as gone. */
-const SAMPLE_TIMEOUT_MS = 15_000;
+const SAMPLE_TIMEOUT_MS = 30_000;
 
 export interface AgentInfo {
   label: string;
@@ -52,10 +55,10 @@ class AgentConnection {
     if (initialData) this.take(initialData);
   }
 
-  sample(maxGcPasses: number): Promise<NodeProcessSample> {
+  sample(settle: SettleOptions): Promise<NodeProcessSample> {
     if (this.closed) return Promise.reject(new Error(`agent ${this.info.pid} is gone`));
     const id = this.nextId++;
-    const request: SampleRequest = { id, cmd: 'sample', maxGcPasses };
+    const request: SampleRequest = { id, cmd: 'sample', ...settle };
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -162,12 +165,13 @@ export class ProbeHub {
    * A settled sample from every agent under `label`, one process at a time (each sample forces full
    * GCs; doing them together on two cores would make them slower and noisier, not faster).
    */
-  async sample(label: string, maxGcPasses = 6): Promise<NodeProcessSample[]> {
+  async sample(label: string, settle: SettleOptions = DEFAULT_SETTLE, primed = true): Promise<NodeProcessSample[]> {
     const samples: NodeProcessSample[] = [];
     for (const agent of this.agents) {
       if (agent.info.label !== label || agent.closed) continue;
       try {
-        samples.push(await agent.sample(maxGcPasses));
+        if (primed) await agent.sample(PRIMER_SETTLE);
+        samples.push(await agent.sample(settle));
       } catch (error) {
         // A process that exits between listing and sampling (an npm wrapper's short-lived child, a
         // cluster worker being replaced) is not an error of the target as a whole.

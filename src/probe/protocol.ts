@@ -24,12 +24,31 @@ export interface AgentHello {
   gc: boolean;
 }
 
-export interface SampleRequest {
+export interface SampleRequest extends SettleOptions {
   id: number;
   cmd: 'sample';
-  /** Upper bound of full GC passes; the agent stops earlier once heapUsed stops falling. */
-  maxGcPasses: number;
 }
+
+/** How hard the agent works for a settled reading (see settledSample in agent.cts). */
+export interface SettleOptions {
+  /** Upper bound of full GC passes per reading; a reading stops earlier once a pass frees < 4 KB. */
+  maxGcPasses: number;
+  /** Two readings `gapMs` apart that differ by at most this are settled. */
+  toleranceBytes: number;
+  gapMs: number;
+  /** Give up settling after this long and report the last reading with settled: false. */
+  maxMs: number;
+}
+
+export const DEFAULT_SETTLE: SettleOptions = { maxGcPasses: 6, toleranceBytes: 8 * 1024, gapMs: 100, maxMs: 2000 };
+
+/**
+ * A settled reading whose figures are thrown away, taken just before the real one. Measured on the
+ * reference `new`: the first settled reading after a batch sits 20–200 KB above the readings that
+ * follow it, whatever the pause before it (250 ms or 1.5 s), while those agree within ~8 KB. One full
+ * request/reply round with the agent releases it; a single-GC primer released only part of it.
+ */
+export const PRIMER_SETTLE: SettleOptions = { maxGcPasses: 6, toleranceBytes: 8 * 1024, gapMs: 100, maxMs: 1000 };
 
 /** One settled reading inside one Node process. All byte figures after the forced GC. */
 export interface NodeProcessSample {
@@ -42,6 +61,10 @@ export interface NodeProcessSample {
   /** process.getActiveResourcesInfo() counted by type, e.g. { TCPSocketWrap: 3, Timeout: 1 }. */
   resources: Record<string, number>;
   gcPasses: number;
+  /** Readings taken before two agreed. */
+  rounds: number;
+  /** false when the heap was still moving by more than the tolerance at maxMs. */
+  settled: boolean;
   /** Time spent collecting and reading, in the target. */
   sampleMs: number;
 }

@@ -1,6 +1,7 @@
 /** The mock LLM upstream as a child process of the run, and its stats at /debug/vars. */
 import { request } from 'undici';
 import { TargetStartError } from '../core/errors.js';
+import type { UpstreamStats } from '../reference/upstream.js';
 import { findFreePort, LOOPBACK_HOST, waitForPort } from './ports.js';
 import type { ManagedProcess, ProcessSupervisor } from './supervisor.js';
 import { REFERENCE_MAIN } from './target.js';
@@ -11,15 +12,8 @@ export interface UpstreamOptions {
   startTimeoutMs: number;
 }
 
-/** What the upstream serves at GET /debug/vars (see src/reference/upstream.ts). */
-export interface UpstreamStats {
-  streamsStarted: number;
-  streamsInFlight: number;
-  streamsCompleted: number;
-  streamsCancelled: number;
-  tokensAfterClientLeft: number;
-  openConnections: number;
-}
+/** What the upstream serves at GET /debug/vars. */
+export type { UpstreamStats };
 
 export interface RunningUpstream {
   /** Base URL handed to targets as LLM_URL / OPENAI_BASE_URL, e.g. http://127.0.0.1:41234/v1 */

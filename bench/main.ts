@@ -1,0 +1,193 @@
+/**
+ * `npm run bench`: the figures the issues set as targets, measured rather than asserted in timed tests.
+ *
+ *   1. time to both verdicts of the default run (`streamer-leakcheck run`), and the flake count over
+ *      --runs consecutive runs (old must be leak and new clean every time);
+ *   2. disconnects per second driven by our client vs a minimal undici abort loop, against the same
+ *      server in the same process, alternating so neither gets the warmer machine;
+ *   3. sensitivity: a planted leak of 256 B per disconnect must be called a leak; the same server with
+ *      no leak must not.
+ *
+ * Options: --runs N (default 20), --only time|rate|sensitivity (repeatable), --sensitivity-runs N (default 5).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Pool } from 'undici';
+import { PACKAGE_ROOT } from '../src/core/paths.js';
+import { runBatch } from '../src/load/clients.js';
+import { loadScenarios, resolveScenarioArg } from '../src/load/scenario.js';
+import { ProbeHub } from '../src/probe/hub.js';
+import type { LeakcheckReport } from '../src/report/types.js';
+import { runLeakcheck } from '../src/run/engine.js';
+import { ProcessSupervisor } from '../src/targets/supervisor.js';
+import { builtinTarget, startTarget, type TargetSpec } from '../src/targets/target.js';
+import { startUpstream } from '../src/targets/upstream.js';
+
+const BIN = path.join(PACKAGE_ROOT, 'bin', 'streamer-leakcheck.js');
+const FIXTURE = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'planted-leak-server.mjs');
+
+function argValue(name: string, fallback: number): number {
+  const index = process.argv.indexOf(name);
+  return index > 0 ? Number(process.argv[index + 1]) : fallback;
+}
+const only = process.argv.flatMap((arg, i) => (process.argv[i - 1] === '--only' ? [arg] : []));
+const wants = (part: string) => only.length === 0 || only.includes(part);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function defaultRuns(runs: number): Promise<void> {
+  console.log(`\n## 1. default run: time to both verdicts, ${runs} consecutive runs`);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'leakcheck-bench-'));
+  const wallMs: number[] = [];
+  let oldMissed = 0;
+  let newMissed = 0;
+  let failedRuns = 0;
+  for (let i = 1; i <= runs; i++) {
+    const json = path.join(dir, `run-${i}.json`);
+    const started = Date.now();
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, [BIN, 'run', '--seed', String(1000 + i), '--no-report', '--no-progress', '--json', json], {
+        stdio: 'ignore',
+      });
+      child.on('close', resolve);
+    });
+    const ms = Date.now() - started;
+    wallMs.push(ms);
+    try {
+      const report = JSON.parse(await readFile(json, 'utf8')) as LeakcheckReport;
+      const verdict = (name: string) => report.targets.find((t) => t.name === name)?.verdict ?? 'missing';
+      if (verdict('old') !== 'leak') oldMissed++;
+      if (verdict('new') !== 'clean') newMissed++;
+      console.log(`run ${i}: exit ${code}, ${(ms / 1000).toFixed(1)} s, old=${verdict('old')} new=${verdict('new')}`);
+    } catch {
+      failedRuns++;
+      console.log(`run ${i}: exit ${code}, ${(ms / 1000).toFixed(1)} s, no report`);
+    }
+  }
+  await rm(dir, { recursive: true, force: true });
+  console.log(
+    `wall time: median ${(median(wallMs) / 1000).toFixed(1)} s, max ${(Math.max(...wallMs) / 1000).toFixed(1)} s (target <= 20 s)`,
+  );
+  console.log(`flakes: old not leak ${oldMissed}/${runs}, new not clean ${newMissed}/${runs}, runs without report ${failedRuns}`);
+}
+
+/** The minimal loop of FIELD-NOTES: N concurrent undici requests, leave after `events` events. */
+async function minimalAbortLoop(origin: string, total: number, concurrency: number, events: number): Promise<number> {
+  const pool = new Pool(origin, { connections: concurrency });
+  let next = 0;
+  let done = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < total) {
+      const id = next++;
+      const controller = new AbortController();
+      try {
+        const { body } = await pool.request({ path: `/chat/stream/minimal-${id}`, method: 'GET', signal: controller.signal });
+        let seen = 0;
+        for await (const chunk of body) {
+          seen += String(chunk).split('\n\n').length - 1;
+          if (seen >= events) break;
+        }
+        controller.abort();
+        body.destroy();
+        done++;
+      } catch {
+        // counted by `done` only
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  return done / seconds;
+}
+
+async function disconnectRate(): Promise<void> {
+  console.log('\n## 2. disconnects per second: our client vs a minimal undici abort loop (reference new, same run)');
+  const supervisor = new ProcessSupervisor();
+  const hub = await ProbeHub.start();
+  try {
+    const upstream = await startUpstream(supervisor, { tokens: 200, intervalMs: 5, startTimeoutMs: 10_000 });
+    const target = await startTarget(builtinTarget('new'), {
+      supervisor,
+      hub,
+      upstreamUrl: upstream.baseUrl,
+      startTimeoutMs: 10_000,
+      instance: 'bench',
+    });
+    const total = 3000;
+    const concurrency = 50;
+    const events = 5;
+    const behaviours = Array.from({ length: total }, () => ({ kind: 'leave-after-events' as const, events }));
+    const minimal: number[] = [];
+    const ours: number[] = [];
+    await minimalAbortLoop(target.origin, 500, concurrency, events); // warm both ends
+    for (let round = 0; round < 3; round++) {
+      minimal.push(await minimalAbortLoop(target.origin, total, concurrency, events));
+      const outcome = await runBatch({ origin: target.origin, pathTemplate: '/chat/stream/{id}' }, behaviours, {
+        concurrency,
+        arrivalRate: 0,
+        idPrefix: `bench-${round}`,
+      });
+      ours.push((outcome.disconnects * 1000) / outcome.durationMs);
+    }
+    const m = median(minimal);
+    const o = median(ours);
+    console.log(`minimal loop: ${m.toFixed(0)} disconnects/s (rounds: ${minimal.map((x) => x.toFixed(0)).join(', ')})`);
+    console.log(`runBatch:     ${o.toFixed(0)} disconnects/s (rounds: ${ours.map((x) => x.toFixed(0)).join(', ')})`);
+    console.log(`ratio: ${(o / m).toFixed(2)} (target >= 0.8)`);
+  } finally {
+    await supervisor.stopAll();
+    await hub.close();
+  }
+}
+
+function planted(name: string, leakBytes: number): TargetSpec {
+  return {
+    name,
+    origin: 'user',
+    expect: leakBytes > 0 ? 'leak' : 'clean',
+    probe: 'node',
+    command: process.execPath,
+    args: [FIXTURE],
+    shell: false,
+    pathTemplate: '/chat/stream/{id}',
+    workersGauge: false,
+    env: { LEAK_BYTES: String(leakBytes), EVENTS: '40' },
+  };
+}
+
+async function sensitivity(runs: number): Promise<void> {
+  console.log(`\n## 3. sensitivity: planted 256 B per disconnect vs none, mixed scenario, ${runs} runs`);
+  const scenarios = await loadScenarios(await resolveScenarioArg('mixed'));
+  let caught = 0;
+  let falseAlarms = 0;
+  for (let i = 1; i <= runs; i++) {
+    const report = await runLeakcheck({
+      targets: [planted('planted-256B', 256), planted('planted-0B', 0)],
+      scenarios,
+      seed: 500 + i,
+      upstream: { tokens: 200, intervalMs: 5 },
+      startTimeoutMs: 10_000,
+      settleMs: 250,
+    });
+    const leaky = report.targets[0]!;
+    const clean = report.targets[1]!;
+    if (leaky.verdict === 'leak') caught++;
+    if (clean.verdict === 'leak') falseAlarms++;
+    console.log(
+      `run ${i}: 256 B -> ${leaky.verdict} (${leaky.heap.bytesPerDisconnect?.toFixed(0)} B/disconnect), 0 B -> ${clean.verdict} (${clean.heap.bytesPerDisconnect?.toFixed(0)} B/disconnect)`,
+    );
+  }
+  console.log(`caught ${caught}/${runs}; false alarms on the clean twin ${falseAlarms}/${runs}`);
+}
+
+if (wants('rate')) await disconnectRate();
+if (wants('sensitivity')) await sensitivity(argValue('--sensitivity-runs', 5));
+if (wants('time')) await defaultRuns(argValue('--runs', 20));

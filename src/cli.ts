@@ -1,0 +1,240 @@
+/**
+ * Commander wiring only: parse argv, call the library, map errors to exit codes and one-line messages.
+ * This is the only place that turns a LeakcheckError into an exit code and text for a person.
+ */
+import { randomInt } from 'node:crypto';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ExitCode, LeakcheckError, UsageError } from './core/errors.js';
+import { loadScenarios, resolveScenarioArg } from './load/scenario.js';
+import { createProgress } from './report/progress.js';
+import { renderTerminal } from './report/terminal.js';
+import type { LeakcheckReport } from './report/types.js';
+import { writeReport } from './report/write.js';
+import { DEFAULT_SETTLE_MS, runLeakcheck, toolVersion } from './run/engine.js';
+import { builtinTarget } from './targets/target.js';
+
+export interface CliIo {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+}
+
+const DEFAULT_SCENARIOS = ['mixed'];
+
+function integer(name: string, min: number, max: number) {
+  return (value: string): number => {
+    if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`${name} must be a whole number, got "${value}"`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be from ${min} to ${max}, got ${n}`);
+    return n;
+  };
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function useColour(io: CliIo, flag: boolean): boolean {
+  if (!flag || io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== '') return false;
+  if (io.env.FORCE_COLOR && io.env.FORCE_COLOR !== '0') return true;
+  return Boolean(io.stdout.isTTY);
+}
+
+interface RunFlags {
+  scenario?: string[];
+  seed?: number;
+  json?: string;
+  out: string;
+  report: boolean;
+  upstreamTokens: number;
+  upstreamIntervalMs: number;
+  startTimeout: number;
+  settleMs: number;
+  color: boolean;
+  progress: boolean;
+}
+
+export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command('streamer-leakcheck')
+    .description('Prove whether a streaming HTTP server leaks when clients hang up mid-stream.')
+    .version(toolVersion(), '-V, --version')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      outputError: (text, write) => write(text.replace(/^error: /, 'streamer-leakcheck: ')),
+    });
+
+  program
+    .command('run')
+    .description('Run scripted mid-stream disconnects against the reference old and new streamers and judge each')
+    .option('-s, --scenario <name|file|dir>', `scenario to run, repeatable: a shipped name, a JSON file, a folder, or "all" (default: ${DEFAULT_SCENARIOS.join(', ')})`, collect)
+    .option('--seed <n>', 'seed for every random choice; the same seed repeats the same client script', integer('--seed', 0, 2 ** 31 - 1))
+    .option('--json <file>', 'also write the JSON report to this file')
+    .option('--out <dir>', 'folder that receives reports/<timestamp>/report.json and report.md', 'reports')
+    .option('--no-report', 'write no report folder (only the terminal report, and --json if given)')
+    .option('--upstream-tokens <n>', 'tokens per mock LLM stream', integer('--upstream-tokens', 1, 100_000), 200)
+    .option('--upstream-interval-ms <ms>', 'pause between mock LLM tokens', integer('--upstream-interval-ms', 0, 60_000), 5)
+    .option('--start-timeout <ms>', 'how long a target may take to accept connections', integer('--start-timeout', 100, 600_000), 10_000)
+    .addOption(
+      new Option('--settle-ms <ms>', 'pause after each batch before sampling')
+        .argParser(integer('--settle-ms', 0, 60_000))
+        .default(DEFAULT_SETTLE_MS),
+    )
+    .option('--no-color', 'plain output even on a terminal (NO_COLOR is respected too)')
+    .option('--no-progress', 'no live progress line')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ npx streamer-leakcheck run                       old must leak, new must be clean (mixed + control)
+  $ npx streamer-leakcheck run -s all --seed 7       every shipped scenario, repeatable client script
+  $ npx streamer-leakcheck run -s ./my-scenario.json --json leak.json
+
+Exit codes: 0 every verdict met its expectation, 1 one did not, 2 bad usage or scenario,
+            3 a target failed to start or died, 130 interrupted.`,
+    )
+    .action(async (flags: RunFlags) => {
+      setExit(await runCommand(flags, io));
+    });
+
+  program
+    .command('serve')
+    .description('Start a reference server by hand and watch its live workers, handles and heap')
+    .argument('<which>', 'old | new | upstream')
+    .option('-p, --port <n>', 'port to listen on (127.0.0.1); 0 picks a free one', integer('--port', 0, 65_535), 8080)
+    .option('--tokens <n>', 'tokens per mock LLM stream', integer('--tokens', 1, 100_000), 200)
+    .option('--interval-ms <ms>', 'pause between mock LLM tokens', integer('--interval-ms', 0, 60_000), 5)
+    .option('--stats-interval-ms <ms>', 'how often to print the gauges', integer('--stats-interval-ms', 100, 600_000), 2000)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ npx streamer-leakcheck serve old                 then: curl -N http://127.0.0.1:8080/chat/stream/demo-1
+  $ npx streamer-leakcheck serve new --port 9090     the fix, for comparison
+Stop with Ctrl-C: the server and its upstream stop with it.`,
+    )
+    .action(async (which: string, flags: { port: number; tokens: number; intervalMs: number; statsIntervalMs: number }) => {
+      if (which !== 'old' && which !== 'new' && which !== 'upstream') {
+        throw new UsageError(`serve: unknown server "${which}" (choose old, new or upstream)`);
+      }
+      setExit(await serveCommand(which, flags, io));
+    });
+
+  program.command('scenarios').description('List the shipped scenarios').action(async () => {
+    const scenarios = await loadScenarios(await resolveScenarioArg('all'));
+    for (const s of scenarios) io.stdout.write(`${s.name.padEnd(20)} ${s.description}\n`);
+    setExit(ExitCode.ok);
+  });
+
+  return program;
+}
+
+async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
+  const files: string[] = [];
+  for (const arg of flags.scenario ?? DEFAULT_SCENARIOS) files.push(...(await resolveScenarioArg(arg)));
+  const scenarios = await loadScenarios(files);
+  const seed = flags.seed ?? randomInt(1, 2 ** 31 - 1);
+
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      io.stderr.write(`\nstreamer-leakcheck: ${signal} received, stopping targets and writing the report so far…\n`);
+      controller.abort(new Error(signal));
+    } else {
+      // A second Ctrl-C: the process 'exit' hook SIGKILLs every child group on the way out.
+      process.exit(ExitCode.interrupted);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const progressMode = !flags.progress ? 'off' : io.stderr.isTTY ? 'live' : 'lines';
+  const progress = createProgress(io.stderr, progressMode);
+  let report: LeakcheckReport;
+  try {
+    report = await runLeakcheck({
+      targets: [builtinTarget('old'), builtinTarget('new')],
+      scenarios,
+      seed,
+      upstream: { tokens: flags.upstreamTokens, intervalMs: flags.upstreamIntervalMs },
+      startTimeoutMs: flags.startTimeout,
+      settleMs: flags.settleMs,
+      signal: controller.signal,
+      onEvent: (event) => progress.onEvent(event),
+    });
+  } finally {
+    progress.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  io.stdout.write(renderTerminal(report, { color: useColour(io, flags.color) }));
+  const written = await writeReport(report, { outDir: flags.report ? flags.out : null, jsonFile: flags.json ?? null });
+  if (written.folder) io.stdout.write(`report: ${written.folder}\n`);
+  if (!report.ok && report.complete) io.stdout.write(`rerun with --seed ${report.seed} to repeat the same client script\n`);
+  return exitCodeOf(report);
+}
+
+export function exitCodeOf(report: LeakcheckReport): number {
+  if (report.problems.some((p) => p.code === 'LEAKCHECK_INTERRUPTED')) return ExitCode.interrupted;
+  if (report.problems.some((p) => p.code === 'LEAKCHECK_TARGET_START' || p.code === 'LEAKCHECK_TARGET_DIED')) {
+    return ExitCode.target;
+  }
+  return report.ok ? ExitCode.ok : ExitCode.expectationMissed;
+}
+
+async function serveCommand(
+  which: 'old' | 'new' | 'upstream',
+  flags: { port: number; tokens: number; intervalMs: number; statsIntervalMs: number },
+  io: CliIo,
+): Promise<number> {
+  const { serve } = await import('./commands/serve.js');
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await serve({
+      which,
+      port: flags.port,
+      tokens: flags.tokens,
+      intervalMs: flags.intervalMs,
+      statsIntervalMs: flags.statsIntervalMs,
+      signal: controller.signal,
+      print: (line) => io.stdout.write(line + '\n'),
+    });
+    return ExitCode.ok;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Run the CLI; resolves to the process exit code. Never throws for a user's mistake. */
+export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version print and exit 0; every other commander error already printed its one line.
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (error instanceof LeakcheckError) {
+      io.stderr.write(`streamer-leakcheck: ${error.message}\n`);
+      const tail = 'stderrTail' in error ? (error.stderrTail as string[]) : [];
+      for (const line of tail) io.stderr.write(`  | ${line}\n`);
+      return error.exitCode;
+    }
+    io.stderr.write(`streamer-leakcheck: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+    return ExitCode.internal;
+  }
+}

@@ -1,0 +1,8 @@
+/** The programmatic API: what `import … from 'streamer-leakcheck'` gets. */
+export { runLeakcheck, DEFAULT_SETTLE_MS, type RunOptions, type RunEvent } from './run/engine.js';
+export { builtinTarget, DEFAULT_STREAM_PATH, type TargetSpec, type Expectation } from './targets/target.js';
+export { loadScenario, loadScenarios, parseScenario, resolveScenarioArg, type Scenario, type Behaviour } from './load/scenario.js';
+export { renderTerminal } from './report/terminal.js';
+export { renderMarkdown } from './report/markdown.js';
+export type * from './report/types.js';
+export { ExitCode, LeakcheckError, UsageError, ScenarioError, TargetStartError, TargetDiedError } from './core/errors.js';

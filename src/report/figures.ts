@@ -1,0 +1,53 @@
+/** Shared wording of figures for the terminal and Markdown reports: one place, so both say the same. */
+import { formatBytes } from '../analysis/format.js';
+import type { Verdict } from '../analysis/index.js';
+import type { ScenarioResult, TargetReport } from './types.js';
+
+export function signedBytes(bytes: number): string {
+  const sign = bytes > 0 ? '+' : bytes < 0 ? '−' : '';
+  return `${sign}${formatBytes(Math.abs(bytes))}`;
+}
+
+export function signedCount(count: number, digits = 2): string {
+  const sign = count > 0 ? '+' : count < 0 ? '−' : '';
+  return `${sign}${Math.abs(count).toFixed(digits)}`;
+}
+
+export function heapCell(result: ScenarioResult | TargetReport): string {
+  const metric = 'metrics' in result ? result.metrics.find((m) => m.key === 'heapUsedBytes') : null;
+  const perDisconnect = 'metrics' in result ? metric?.perDisconnect : result.heap.bytesPerDisconnect;
+  const ci = 'metrics' in result ? metric?.ci95 : result.heap.ci95;
+  if (perDisconnect === undefined || perDisconnect === null) return 'n/a';
+  const range = ci ? ` (${signedBytes(ci[0])} … ${signedBytes(ci[1])})` : '';
+  return `${signedBytes(perDisconnect)}${range}`;
+}
+
+export function metricCell(result: ScenarioResult, key: string): string {
+  const metric = result.metrics.find((m) => m.key === key);
+  if (!metric) return 'n/a';
+  return metric.unit === 'bytes' ? signedBytes(metric.perDisconnect) : signedCount(metric.perDisconnect);
+}
+
+export function verdictWord(verdict: Verdict): string {
+  return verdict === 'leak' ? 'LEAK' : verdict;
+}
+
+export function handleGrowthText(growth: Record<string, number>): string {
+  const entries = Object.entries(growth)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1]);
+  return entries.length === 0 ? 'none' : entries.map(([type, n]) => `+${n} ${type}`).join(', ');
+}
+
+export function errorsText(errors: ScenarioResult['errors']): string {
+  if (errors.total === 0) return '0';
+  const kinds = Object.entries(errors.byKind)
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, n]) => `${n} ${kind}`)
+    .join(', ');
+  return `${errors.total} (${kinds})`;
+}
+
+export function durationText(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}

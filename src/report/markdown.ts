@@ -1,0 +1,69 @@
+/**
+ * The report as Markdown fit for a PR comment or a CI step summary: a verdict table first (headings from
+ * h3, as GitHub's step summary renders them), the per-scenario detail folded in <details>.
+ */
+import type { LeakcheckReport } from './types.js';
+import { durationText, errorsText, handleGrowthText, heapCell, metricCell, verdictWord } from './figures.js';
+
+export function renderMarkdown(report: LeakcheckReport): string {
+  const out: string[] = [];
+  const status = !report.complete ? '⚠️ incomplete' : report.ok ? '✅ pass' : '❌ fail';
+  out.push(`### streamer-leakcheck: ${status}`);
+  out.push('');
+  out.push(
+    `seed \`${report.seed}\` · upstream ${report.upstream.tokens} tokens every ${report.upstream.intervalMs} ms · ${durationText(report.durationMs)} · Node ${report.node}`,
+  );
+  out.push('');
+  out.push('| target | verdict | expected | heap / disconnect | handles / disconnect | disconnects |');
+  out.push('| --- | --- | --- | --- | --- | --- |');
+  for (const t of report.targets) {
+    out.push(
+      `| ${cell(t.name)} | ${t.expectationMet ? '✅' : '❌'} ${verdictWord(t.verdict)} | ${t.expect} | ${heapCell(t)} | ${
+        t.handles.perDisconnect === null ? 'n/a' : t.handles.perDisconnect.toFixed(2)
+      } | ${t.disconnects} |`,
+    );
+  }
+  out.push('');
+  for (const t of report.targets) out.push(`- **${cell(t.name)}**: ${cell(t.reason)}`);
+  if (report.problems.length > 0) {
+    out.push('');
+    out.push('#### Problems');
+    for (const p of report.problems) {
+      const where = [p.target, p.scenario].filter(Boolean).join(' / ');
+      out.push(`- ${where ? `**${cell(where)}**: ` : ''}${cell(p.message)}`);
+    }
+  }
+  out.push('');
+  out.push('<details><summary>Per scenario</summary>');
+  out.push('');
+  for (const info of report.scenarios) {
+    out.push(`#### ${info.name}${info.control ? ' (control)' : ''}`);
+    out.push('');
+    if (info.description) out.push(`${cell(info.description)}`, '');
+    out.push('| target | verdict | heap | external | handles | live workers | disconnects | completed | errors | upstream |');
+    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const t of report.targets) {
+      const r = t.scenarios.find((s) => s.scenario === info.name);
+      if (!r) continue;
+      out.push(
+        `| ${cell(t.name)} | ${r.expectationMet ? '✅' : '❌'} ${verdictWord(r.verdict)} | ${heapCell(r)} | ${metricCell(r, 'externalBytes')} | ${metricCell(r, 'handles')} | ${
+          r.samples.at(-1)?.liveWorkers ?? 'n/a'
+        } | ${r.disconnects} | ${r.completed} | ${cell(errorsText(r.errors))} | ${cell(r.upstream?.summary ?? 'n/a')} |`,
+      );
+    }
+    out.push('');
+    for (const t of report.targets) {
+      const r = t.scenarios.find((s) => s.scenario === info.name);
+      if (!r) continue;
+      out.push(`- **${cell(t.name)}**: ${cell(r.reason)}; handle growth: ${handleGrowthText(r.handleGrowthByType)}`);
+    }
+    out.push('');
+  }
+  out.push('</details>');
+  return out.join('\n') + '\n';
+}
+
+/** Keep a value from breaking a table row. */
+function cell(text: string): string {
+  return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+}

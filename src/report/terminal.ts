@@ -1,0 +1,105 @@
+/**
+ * The report as terminal text: targets side by side (one column each), per scenario and overall, then
+ * the reasons and what the upstream saw. Colour only when asked (the CLI decides: TTY, NO_COLOR).
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { ScenarioResult, LeakcheckReport, TargetReport } from './types.js';
+import { renderTable } from './table.js';
+import {
+  durationText,
+  errorsText,
+  handleGrowthText,
+  heapCell,
+  metricCell,
+  verdictWord,
+} from './figures.js';
+
+export interface TerminalOptions {
+  color: boolean;
+}
+
+export function renderTerminal(report: LeakcheckReport, options: TerminalOptions): string {
+  const c = new Chalk({ level: options.color ? 1 : 0 });
+  const lines: string[] = [];
+  lines.push(
+    c.bold(`streamer-leakcheck ${report.tool.version}`) +
+      c.dim(
+        ` · seed ${report.seed} · upstream ${report.upstream.tokens} tokens every ${report.upstream.intervalMs} ms · ${durationText(report.durationMs)}`,
+      ),
+  );
+  lines.push('');
+
+  const targets = report.targets;
+  if (targets.length > 0) {
+    const rows: string[][] = [['', ...targets.map((t) => c.bold(t.name))]];
+    for (const info of report.scenarios) {
+      const results = targets.map((t) => t.scenarios.find((s) => s.scenario === info.name));
+      if (results.every((r) => !r)) continue;
+      const per = info.control ? 'stream' : 'disconnect';
+      rows.push([c.bold(info.name) + c.dim(info.control ? ' (control)' : ''), ...targets.map(() => '')]);
+      rows.push(['  verdict', ...results.map((r) => (r ? verdictCell(c, r.verdict, r.expect, r.expectationMet) : c.dim('not run')))]);
+      rows.push([`  heap / ${per}`, ...results.map((r) => (r ? heapCell(r) : ''))]);
+      rows.push([`  external / ${per}`, ...results.map((r) => (r ? metricCell(r, 'externalBytes') : ''))]);
+      rows.push([`  handles / ${per}`, ...results.map((r) => (r ? metricCell(r, 'handles') : ''))]);
+      if (results.some((r) => r?.samples.some((s) => s.liveWorkers !== undefined))) {
+        rows.push(['  live workers at end', ...results.map((r) => String(r?.samples.at(-1)?.liveWorkers ?? 'n/a'))]);
+      }
+      rows.push([info.control ? '  streams completed' : '  disconnects', ...results.map((r) => (r ? String(info.control ? r.completed : r.disconnects) : ''))]);
+      rows.push(['  errors', ...results.map((r) => (r ? colourErrors(c, r) : ''))]);
+    }
+    rows.push([c.bold('overall'), ...targets.map(() => '')]);
+    rows.push(['  verdict', ...targets.map((t) => verdictCell(c, t.verdict, t.expect, t.expectationMet))]);
+    rows.push(['  heap / disconnect', ...targets.map((t) => heapCell(t))]);
+    rows.push(['  handles / disconnect', ...targets.map((t) => (t.handles.perDisconnect === null ? 'n/a' : t.handles.perDisconnect.toFixed(2)))]);
+    lines.push(...renderTable(rows));
+    lines.push('');
+    for (const target of targets) lines.push(...targetNotes(c, target));
+  }
+
+  for (const problem of report.problems) {
+    const where = [problem.target, problem.scenario].filter(Boolean).join(' / ');
+    lines.push(c.red(`problem${where ? ` (${where})` : ''}: ${problem.message}`));
+    for (const line of problem.stderrTail ?? []) lines.push(c.dim(`  | ${line}`));
+  }
+  if (report.problems.length > 0) lines.push('');
+
+  lines.push(summaryLine(c, report));
+  return lines.join('\n') + '\n';
+}
+
+function verdictCell(c: ChalkInstance, verdict: string, expect: string, met: boolean): string {
+  const word = verdictWord(verdict as never);
+  const coloured = verdict === 'leak' ? c.red.bold(word) : verdict === 'clean' ? c.green(word) : c.yellow(word);
+  return `${coloured} ${met ? c.green('✓') : c.red(`✗ expected ${expect}`)}`;
+}
+
+function colourErrors(c: ChalkInstance, r: ScenarioResult): string {
+  const text = errorsText(r.errors);
+  return r.errors.total > 0 ? c.yellow(text) : text;
+}
+
+function targetNotes(c: ChalkInstance, target: TargetReport): string[] {
+  const lines = [`${c.bold(target.name)}: ${target.reason}`];
+  for (const result of target.scenarios) {
+    const notes: string[] = [];
+    const growth = handleGrowthText(result.handleGrowthByType);
+    if (result.verdict !== 'clean' && growth !== 'none') notes.push(`handles grew: ${growth}`);
+    if (result.upstream && !result.control) notes.push(`upstream: ${result.upstream.summary}`);
+    if (result.steadyLoad) {
+      notes.push(`steady load: ${result.steadyLoad.completedStreams} full streams, ${result.steadyLoad.throughputStreamsPerSec.toFixed(1)} streams/s`);
+    }
+    if (result.errors.examples.length > 0) notes.push(`first error: ${result.errors.examples[0]}`);
+    for (const note of notes) lines.push(c.dim(`  ${result.scenario}: ${note}`));
+  }
+  return lines;
+}
+
+function summaryLine(c: ChalkInstance, report: LeakcheckReport): string {
+  if (!report.complete) return c.red.bold('INCOMPLETE: ') + 'the run did not finish; figures above are what was measured';
+  const missed = report.targets.filter((t) => !t.expectationMet);
+  if (missed.length === 0) return c.green.bold('PASS: ') + 'every verdict met its expectation';
+  return (
+    c.red.bold('FAIL: ') +
+    missed.map((t) => `${t.name} was ${verdictWord(t.verdict)}, expected ${t.expect}`).join('; ')
+  );
+}

@@ -1,0 +1,120 @@
+/**
+ * The report: the one object a run produces. report.json is exactly this object; the terminal table,
+ * report.md and the programmatic API all read it. Changing a field here changes the JSON contract
+ * documented in the README (bump `schemaVersion` when a field changes meaning or goes away).
+ */
+import type { MetricJudgement, Verdict } from '../analysis/index.js';
+import type { UpstreamCounters } from '../analysis/upstream.js';
+import type { Expectation } from '../targets/target.js';
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+export interface LeakcheckReport {
+  schemaVersion: typeof REPORT_SCHEMA_VERSION;
+  tool: { name: 'streamer-leakcheck'; version: string };
+  /** true when every verdict met its expectation and the run completed. */
+  ok: boolean;
+  /** false when the run was interrupted or a target failed; the figures so far are still here. */
+  complete: boolean;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  seed: number;
+  node: string;
+  upstream: { tokens: number; intervalMs: number };
+  scenarios: ScenarioInfo[];
+  targets: TargetReport[];
+  /** Failures that are not verdicts: a target that would not start or died, an interruption. */
+  problems: RunProblem[];
+}
+
+export interface ScenarioInfo {
+  name: string;
+  description: string;
+  file: string;
+  control: boolean;
+  warmupClients: number;
+  cycles: number;
+  clients: number;
+  concurrency: number;
+}
+
+export interface RunProblem {
+  code: string;
+  target?: string;
+  scenario?: string;
+  message: string;
+  stderrTail?: string[];
+}
+
+export interface TargetReport {
+  name: string;
+  origin: 'builtin' | 'user';
+  probe: string;
+  expect: Expectation;
+  /** Worst verdict over this target's scenarios ('inconclusive' when none finished). */
+  verdict: Verdict;
+  expectationMet: boolean;
+  reason: string;
+  /** Intended client disconnects measured across all scenarios (warm-up excluded). */
+  disconnects: number;
+  /** Figures of the deciding scenario (the one that gave the verdict). */
+  heap: { bytesPerDisconnect: number | null; ci95: [number, number] | null };
+  handles: { perDisconnect: number | null; ci95: [number, number] | null };
+  liveWorkers: { perDisconnect: number | null; atEnd: number | null } | null;
+  decidingScenario: string | null;
+  scenarios: ScenarioResult[];
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  control: boolean;
+  /** What this target is expected to do here: control scenarios expect clean from every target. */
+  expect: Expectation;
+  verdict: Verdict;
+  expectationMet: boolean;
+  reason: string;
+  /** Measured cycles; fewer than the scenario's when an unmistakable leak stopped the scenario early. */
+  cyclesRun: number;
+  /** What the x-axis counts: intended disconnects, or completed streams on a control scenario. */
+  per: 'disconnect' | 'stream';
+  disconnects: number;
+  completed: number;
+  endedEarly: number;
+  errors: { total: number; byKind: Record<string, number>; examples: string[] };
+  metrics: MetricJudgement[];
+  /** Handle types that grew from the baseline to the last sample, e.g. { TCPSocketWrap: 2400 }. */
+  handleGrowthByType: Record<string, number>;
+  samples: SampleRow[];
+  upstream: UpstreamDelta | null;
+  steadyLoad: SteadyLoadFigures | null;
+  disconnectsPerSec: number;
+  durationMs: number;
+}
+
+/** One row of the series: the baseline (x = 0) then one per cycle. */
+export interface SampleRow {
+  x: number;
+  atMs: number;
+  heapUsedBytes: number;
+  externalBytes: number;
+  arrayBuffersBytes: number;
+  rssBytes: number;
+  handles: number;
+  liveWorkers?: number;
+  processes: number;
+}
+
+/** What the mock upstream saw while this target ran the scenario (counters read before the target stopped). */
+export interface UpstreamDelta extends UpstreamCounters {
+  /** Words: did cancellation reach the upstream? */
+  summary: string;
+}
+
+export interface SteadyLoadFigures {
+  connections: number;
+  requests: number;
+  completedStreams: number;
+  errors: number;
+  throughputStreamsPerSec: number;
+}

@@ -1,0 +1,438 @@
+/**
+ * The orchestration of one run: start the upstream, then for each target and scenario start the target
+ * fresh, warm it up, take a settled baseline, run the measured cycles (load, settle, sample), judge the
+ * series, stop the target. Measure here, decide in analysis/, print in report/.
+ *
+ * Problems with targets (would not start, died) never throw out of here: they are recorded in the report,
+ * the other targets still run, and the report is marked incomplete. Only an interruption ends the run
+ * early, and then too the report so far is returned.
+ */
+import { judgeTarget, meetsExpectation, specsFor, type SeriesPoint, type Verdict } from '../analysis/index.js';
+import { describeUpstream } from '../analysis/upstream.js';
+import { InterruptedError, LeakcheckError } from '../core/errors.js';
+import { packageVersion } from '../core/paths.js';
+import { runBatch, type BatchOutcome } from '../load/clients.js';
+import { createRng, deriveSeed, planBehaviours } from '../load/plan.js';
+import type { Scenario } from '../load/scenario.js';
+import { runSteadyLoad } from '../load/steady.js';
+import { ProbeHub } from '../probe/hub.js';
+import type {
+  LeakcheckReport,
+  RunProblem,
+  SampleRow,
+  ScenarioResult,
+  SteadyLoadFigures,
+  TargetReport,
+} from '../report/types.js';
+import { REPORT_SCHEMA_VERSION } from '../report/types.js';
+import { ProcessSupervisor } from '../targets/supervisor.js';
+import { startTarget, type RunningTarget, type TargetSample, type TargetSpec } from '../targets/target.js';
+import { startUpstream, type RunningUpstream, type UpstreamStats } from '../targets/upstream.js';
+
+export interface RunOptions {
+  targets: TargetSpec[];
+  scenarios: Scenario[];
+  seed: number;
+  upstream: { tokens: number; intervalMs: number };
+  startTimeoutMs: number;
+  /** Pause after each batch before sampling, so closes and cancellations in flight can finish. */
+  settleMs: number;
+  signal?: AbortSignal;
+  onEvent?: (event: RunEvent) => void;
+}
+
+export type RunEvent =
+  | { type: 'upstream-ready'; url: string }
+  | { type: 'target-start'; target: string; scenario: string }
+  | { type: 'phase'; target: string; scenario: string; phase: 'warm-up' | 'baseline' | 'cycle'; cycle: number; cycles: number }
+  | { type: 'progress'; target: string; scenario: string; done: number; total: number }
+  | { type: 'scenario-done'; target: string; result: ScenarioResult }
+  | { type: 'problem'; problem: RunProblem };
+
+/**
+ * Default pause between a batch's end and its sample. The reference `new` frees a worker within ~1 ms
+ * of the abort and its idle upstream sockets within 200 ms; 300 ms covers both on a loaded 2-core machine.
+ */
+export const DEFAULT_SETTLE_MS = 300;
+
+const VERDICT_SEVERITY: Record<Verdict, number> = { clean: 0, saturating: 1, inconclusive: 2, leak: 3 };
+
+export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport> {
+  const started = Date.now();
+  const emit = options.onEvent ?? (() => {});
+  const supervisor = new ProcessSupervisor();
+  const problems: RunProblem[] = [];
+  const targetReports: TargetReport[] = [];
+  let interrupted = false;
+  const hub = await ProbeHub.start();
+  let upstream: RunningUpstream | null = null;
+
+  const problem = (p: RunProblem) => {
+    problems.push(p);
+    emit({ type: 'problem', problem: p });
+  };
+
+  try {
+    upstream = await startUpstream(supervisor, { ...options.upstream, startTimeoutMs: options.startTimeoutMs });
+    emit({ type: 'upstream-ready', url: upstream.baseUrl });
+    for (let t = 0; t < options.targets.length; t++) {
+      const spec = options.targets[t]!;
+      const results: ScenarioResult[] = [];
+      for (const scenario of options.scenarios) {
+        if (options.signal?.aborted) throw new InterruptedError('interrupted');
+        emit({ type: 'target-start', target: spec.name, scenario: scenario.name });
+        try {
+          const result = await measureScenario(spec, scenario, {
+            ...options,
+            supervisor,
+            hub,
+            upstreamServer: upstream,
+            instance: `${t}.${results.length}`,
+            emit,
+          });
+          results.push(result);
+          emit({ type: 'scenario-done', target: spec.name, result });
+        } catch (error) {
+          if (error instanceof InterruptedError || options.signal?.aborted) throw new InterruptedError('interrupted');
+          if (!(error instanceof LeakcheckError)) throw error;
+          problem({
+            code: error.code,
+            target: spec.name,
+            scenario: scenario.name,
+            message: error.message,
+            stderrTail: 'stderrTail' in error ? (error.stderrTail as string[]) : undefined,
+          });
+          // A target that cannot start will not start for the next scenario either.
+          if (error.code === 'LEAKCHECK_TARGET_START') break;
+        }
+      }
+      targetReports.push(summariseTarget(spec, results));
+    }
+  } catch (error) {
+    if (error instanceof InterruptedError || options.signal?.aborted) {
+      interrupted = true;
+      problem({ code: 'LEAKCHECK_INTERRUPTED', message: 'the run was interrupted; figures so far are kept' });
+    } else if (error instanceof LeakcheckError) {
+      problem({ code: error.code, message: error.message, stderrTail: 'stderrTail' in error ? (error.stderrTail as string[]) : undefined });
+    } else {
+      throw error;
+    }
+  } finally {
+    await supervisor.stopAll();
+    await hub.close();
+  }
+
+  const complete = !interrupted && problems.length === 0 && targetReports.length === options.targets.length;
+  const finished = Date.now();
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    tool: { name: 'streamer-leakcheck', version: toolVersion() },
+    ok: complete && targetReports.every((t) => t.expectationMet),
+    complete,
+    startedAt: new Date(started).toISOString(),
+    finishedAt: new Date(finished).toISOString(),
+    durationMs: finished - started,
+    seed: options.seed,
+    node: process.version,
+    upstream: options.upstream,
+    scenarios: options.scenarios.map((s) => ({
+      name: s.name,
+      description: s.description,
+      file: s.file,
+      control: s.control,
+      warmupClients: s.warmupClients,
+      cycles: s.cycles,
+      clients: s.clients,
+      concurrency: s.concurrency,
+    })),
+    targets: targetReports,
+    problems,
+  };
+}
+
+interface MeasureContext extends RunOptions {
+  supervisor: ProcessSupervisor;
+  hub: ProbeHub;
+  upstreamServer: RunningUpstream;
+  instance: string;
+  emit: (event: RunEvent) => void;
+}
+
+async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: MeasureContext): Promise<ScenarioResult> {
+  const started = Date.now();
+  const target = await startTarget(spec, {
+    supervisor: ctx.supervisor,
+    hub: ctx.hub,
+    upstreamUrl: ctx.upstreamServer.baseUrl,
+    startTimeoutMs: ctx.startTimeoutMs,
+    instance: ctx.instance,
+    signal: ctx.signal,
+  });
+  const steadyController = new AbortController();
+  let steady: Promise<SteadyLoadFigures | null> = Promise.resolve(null);
+  try {
+    const endpoint = { origin: target.origin, pathTemplate: spec.pathTemplate };
+    const guarded = <T>(work: Promise<T>) => Promise.race([work, target.died]);
+    const batch = (label: string, count: number): Promise<BatchOutcome> => {
+      // The same script for every target: the seed depends on scenario and phase, never on the target.
+      const planned = planBehaviours(scenario.mix, count, createRng(deriveSeed(ctx.seed, `${scenario.name}/${label}`)));
+      // Full-length streams first: started last, one of them would hold the whole batch open for a
+      // stream's length (~1 s); started first, they run beside the disconnects. Same order for every target.
+      const behaviours = [...planned.filter((b) => b.kind === 'complete'), ...planned.filter((b) => b.kind !== 'complete')];
+      return guarded(
+        runBatch(endpoint, behaviours, {
+          concurrency: scenario.concurrency,
+          arrivalRate: scenario.arrivalRate,
+          signal: ctx.signal,
+          idPrefix: `${ctx.instance}-${label}`,
+          onProgress: (done, total) => ctx.emit({ type: 'progress', target: spec.name, scenario: scenario.name, done, total }),
+        }),
+      );
+    };
+    const settleAndSample = async (): Promise<TargetSample> => {
+      await guarded(sleep(ctx.settleMs, ctx.signal));
+      return guarded(target.sample());
+    };
+
+    const phase = (name: 'warm-up' | 'baseline' | 'cycle', cycle: number) =>
+      ctx.emit({ type: 'phase', target: spec.name, scenario: scenario.name, phase: name, cycle, cycles: scenario.cycles });
+
+    // Warm-up in chunks of one cycle's size, each sampled: a target whose chunks already show an
+    // unmistakable leak is decided on them (its later cycles would only cost time); any other target
+    // gets the whole warm-up, which is then dropped.
+    const totals = { disconnects: 0, completed: 0, endedEarly: 0, loadMs: 0 };
+    const errors = { total: 0, byKind: {} as Record<string, number>, examples: [] as string[] };
+    const count = (outcome: BatchOutcome) => {
+      totals.disconnects += outcome.disconnects;
+      totals.completed += outcome.completed;
+      totals.endedEarly += outcome.endedEarly;
+      totals.loadMs += outcome.durationMs;
+      errors.total += outcome.errors.total;
+      for (const [kind, n] of Object.entries(outcome.errors.byKind)) errors.byKind[kind] = (errors.byKind[kind] ?? 0) + n;
+      for (const example of outcome.errors.examples) if (errors.examples.length < 5) errors.examples.push(example);
+    };
+    const xOf = () => (scenario.control ? totals.completed : totals.disconnects);
+    let upstreamBefore = await ctx.upstreamServer.stats();
+    let baseline: TargetSample | null = null;
+    let rows: SampleRow[] = [];
+    let decidedInWarmUp = false;
+    let firstSample: TargetSample | null = null;
+    if (scenario.warmupClients > 0) {
+      const beforeWarmUp = await guarded(target.sample());
+      const warmupRows: SampleRow[] = [toRow(beforeWarmUp, 0)];
+      const chunk = Math.max(1, Math.min(scenario.clients, scenario.warmupClients));
+      for (let done = 0, part = 1; done < scenario.warmupClients; done += chunk, part++) {
+        phase('warm-up', part);
+        count(await batch(`warm-up-${part}`, Math.min(chunk, scenario.warmupClients - done)));
+        if (done + chunk >= scenario.warmupClients) break;
+        const sample = await settleAndSample();
+        warmupRows.push(toRow(sample, xOf()));
+        if (part >= EARLY_STOP_MIN_CYCLES && unmistakableLeak(warmupRows)) {
+          rows = warmupRows;
+          firstSample = beforeWarmUp;
+          baseline = sample;
+          decidedInWarmUp = true;
+          break;
+        }
+      }
+    }
+    if (!decidedInWarmUp) {
+      Object.assign(totals, { disconnects: 0, completed: 0, endedEarly: 0, loadMs: 0 });
+      Object.assign(errors, { total: 0, byKind: {}, examples: [] });
+      phase('baseline', 0);
+      baseline = await settleAndSample();
+      upstreamBefore = await ctx.upstreamServer.stats();
+      rows = [toRow(baseline, 0)];
+    }
+    if (scenario.steadyLoad && !decidedInWarmUp) {
+      steady = runSteadyLoad(endpoint, { connections: scenario.steadyLoad.connections, signal: steadyController.signal })
+        .then((r): SteadyLoadFigures => ({
+          connections: scenario.steadyLoad!.connections,
+          requests: r.requests,
+          completedStreams: r.completedStreams,
+          errors: r.errors,
+          throughputStreamsPerSec: r.throughputStreamsPerSec,
+        }))
+        .catch(() => null);
+    }
+
+    let stoppedEarlyAfter: number | null = null;
+    let last: TargetSample = baseline!;
+    for (let cycle = 1; cycle <= scenario.cycles && !decidedInWarmUp; cycle++) {
+      phase('cycle', cycle);
+      count(await batch(`cycle-${cycle}`, scenario.clients));
+      last = await settleAndSample();
+      rows.push(toRow(last, xOf()));
+      if (cycle >= EARLY_STOP_MIN_CYCLES && cycle < scenario.cycles && unmistakableLeak(rows)) {
+        stoppedEarlyAfter = cycle;
+        break;
+      }
+    }
+    steadyController.abort();
+    const steadyFigures = await steady;
+    const upstreamAfter = await ctx.upstreamServer.stats();
+
+    const expect = scenario.control ? 'clean' : spec.expect;
+    const judgement = judgeTarget(seriesOf(rows), specsFor(metricKeys(rows)));
+    const handleGrowthByType: Record<string, number> = {};
+    const first = firstSample ?? baseline!;
+    for (const type of new Set([...Object.keys(first.handlesByType), ...Object.keys(last.handlesByType)])) {
+      const growth = (last.handlesByType[type] ?? 0) - (first.handlesByType[type] ?? 0);
+      if (growth !== 0) handleGrowthByType[type] = growth;
+    }
+    return {
+      scenario: scenario.name,
+      control: scenario.control,
+      expect,
+      verdict: judgement.verdict,
+      expectationMet: meetsExpectation(judgement.verdict, expect),
+      reason: decidedInWarmUp
+        ? `${judgement.reason}; decided during warm-up: the leak was unmistakable after ${rows.length - 1} chunks`
+        : stoppedEarlyAfter === null
+          ? judgement.reason
+          : `${judgement.reason}; stopped after ${stoppedEarlyAfter} of ${scenario.cycles} cycles: the leak was unmistakable`,
+      cyclesRun: rows.length - 1,
+      per: scenario.control ? 'stream' : 'disconnect',
+      disconnects: totals.disconnects,
+      completed: totals.completed,
+      endedEarly: totals.endedEarly,
+      errors,
+      metrics: judgement.metrics,
+      handleGrowthByType,
+      samples: rows,
+      upstream: upstreamDelta(upstreamBefore, upstreamAfter, totals.disconnects, totals.completed),
+      steadyLoad: steadyFigures,
+      disconnectsPerSec: totals.loadMs > 0 ? (totals.disconnects * 1000) / totals.loadMs : 0,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    steadyController.abort();
+    await steady;
+    await target.stop();
+  }
+}
+
+/**
+ * A leak this steep does not turn clean in later cycles, and each later cycle of a leaking target costs
+ * more (a bigger heap to collect, more zombie streams upstream): measured on the reference `old`, cycles
+ * 3 and 4 of the default run took 11 s of its 32 s. After EARLY_STOP_MIN_CYCLES cycles, stop when a
+ * decisive metric is a leak whose CI's lower bound is EARLY_STOP_THRESHOLD_MULTIPLE times its threshold
+ * (old: handles 1.00 vs 0.02, heap ~45 KB vs 128 B per disconnect).
+ */
+export const EARLY_STOP_MIN_CYCLES = 2;
+export const EARLY_STOP_THRESHOLD_MULTIPLE = 10;
+
+function unmistakableLeak(rows: SampleRow[]): boolean {
+  const specs = specsFor(metricKeys(rows));
+  const judgement = judgeTarget(seriesOf(rows), specs);
+  if (judgement.verdict !== 'leak') return false;
+  return judgement.metrics.some((metric) => {
+    const spec = specs.find((s) => s.key === metric.key);
+    return (
+      spec?.decisive === true &&
+      metric.verdict === 'leak' &&
+      metric.ci95[0] >= EARLY_STOP_THRESHOLD_MULTIPLE * spec.leakPerDisconnect
+    );
+  });
+}
+
+function toRow(sample: TargetSample, x: number): SampleRow {
+  const row: SampleRow = {
+    x,
+    atMs: sample.atMs,
+    heapUsedBytes: sample.heapUsedBytes,
+    externalBytes: sample.externalBytes,
+    arrayBuffersBytes: sample.arrayBuffersBytes,
+    rssBytes: sample.rssBytes,
+    handles: sample.handles,
+    processes: sample.processes.length,
+  };
+  if (sample.liveWorkers !== undefined) row.liveWorkers = sample.liveWorkers;
+  return row;
+}
+
+const SERIES_KEYS = ['heapUsedBytes', 'externalBytes', 'arrayBuffersBytes', 'rssBytes', 'handles', 'liveWorkers'] as const;
+
+type SeriesKey = (typeof SERIES_KEYS)[number];
+
+function metricKeys(rows: SampleRow[]): SeriesKey[] {
+  return SERIES_KEYS.filter((key) => rows.every((row) => typeof row[key] === 'number'));
+}
+
+function seriesOf(rows: SampleRow[]): Record<string, SeriesPoint[]> {
+  const series: Record<string, SeriesPoint[]> = {};
+  for (const key of metricKeys(rows)) {
+    series[key] = rows.map((row) => ({ disconnects: row.x, value: row[key] as number }));
+  }
+  return series;
+}
+
+function upstreamDelta(
+  before: UpstreamStats | null,
+  after: UpstreamStats | null,
+  disconnects: number,
+  completedClients: number,
+): ScenarioResult['upstream'] {
+  if (!before || !after) return null;
+  const counters = {
+    streamsStarted: after.streamsStarted - before.streamsStarted,
+    streamsCompleted: after.streamsCompleted - before.streamsCompleted,
+    streamsCancelled: after.streamsCancelled - before.streamsCancelled,
+    tokensAfterClientLeft: after.tokensAfterClientLeft - before.tokensAfterClientLeft,
+    streamsInFlightAtEnd: after.streamsInFlight,
+    openConnectionsAtEnd: after.openConnections,
+  };
+  return { ...counters, summary: describeUpstream(counters, disconnects, completedClients) };
+}
+
+function summariseTarget(spec: TargetSpec, results: ScenarioResult[]): TargetReport {
+  const deciding = results.reduce<ScenarioResult | null>((worst, r) => {
+    if (!worst) return r;
+    const a = VERDICT_SEVERITY[r.verdict];
+    const b = VERDICT_SEVERITY[worst.verdict];
+    // Among equal verdicts prefer a disconnect scenario over a control one: that is what the figures are about.
+    return a > b || (a === b && worst.control && !r.control) ? r : worst;
+  }, null);
+  const metric = (key: string) => deciding?.metrics.find((m) => m.key === key) ?? null;
+  const heap = metric('heapUsedBytes');
+  const handles = metric('handles');
+  const workers = metric('liveWorkers');
+  const lastRow = deciding?.samples.at(-1);
+  const expectationMet = results.length > 0 && results.every((r) => r.expectationMet);
+  return {
+    name: spec.name,
+    origin: spec.origin,
+    probe: spec.probe,
+    expect: spec.expect,
+    verdict: deciding?.verdict ?? 'inconclusive',
+    expectationMet,
+    reason: deciding ? `${deciding.scenario}: ${deciding.reason}` : 'no scenario finished',
+    disconnects: results.reduce((n, r) => n + r.disconnects, 0),
+    heap: { bytesPerDisconnect: heap?.perDisconnect ?? null, ci95: heap?.ci95 ?? null },
+    handles: { perDisconnect: handles?.perDisconnect ?? null, ci95: handles?.ci95 ?? null },
+    liveWorkers: workers ? { perDisconnect: workers.perDisconnect, atEnd: lastRow?.liveWorkers ?? null } : null,
+    decidingScenario: deciding?.scenario ?? null,
+    scenarios: results,
+  };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new InterruptedError('interrupted'));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new InterruptedError('interrupted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+let cachedVersion: string | null = null;
+export function toolVersion(): string {
+  cachedVersion ??= packageVersion();
+  return cachedVersion;
+}

@@ -1,0 +1,106 @@
+/**
+ * End to end: the real CLI, the real reference servers and upstream as real processes on loopback.
+ * This is the product's main promise: old is seen leaking, new is seen clean, and the exit code says so.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { LeakcheckReport } from '../src/report/types.js';
+import { listTree, processesMentioning, runCli, tempDir } from './helpers.js';
+
+describe('streamer-leakcheck run', () => {
+  it('sees old leak and new stay clean, writes report.json and report.md, exits 0', async () => {
+    const out = await tempDir('run');
+    const jsonFile = path.join(out, 'extra', 'leak.json');
+    const result = await runCli(['run', '--seed', '11', '--out', out, '--json', jsonFile, '--no-progress'], {
+      timeoutMs: 120_000,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+
+    const report = JSON.parse(await readFile(jsonFile, 'utf8')) as LeakcheckReport;
+    expect(report.ok).toBe(true);
+    expect(report.complete).toBe(true);
+    expect(report.seed).toBe(11);
+    const old = report.targets.find((t) => t.name === 'old')!;
+    const fixed = report.targets.find((t) => t.name === 'new')!;
+
+    expect(old.verdict).toBe('leak');
+    expect(old.expectationMet).toBe(true);
+    // The reference old keeps >= 2 KB of heap and one upstream socket per mid-stream disconnect.
+    expect(old.heap.bytesPerDisconnect!).toBeGreaterThan(2000);
+    expect(old.handles.perDisconnect!).toBeGreaterThan(0.95);
+    expect(old.handles.perDisconnect!).toBeLessThan(1.05);
+    expect(old.liveWorkers?.perDisconnect).toBeCloseTo(1, 1);
+
+    // Clean, or bounded growth that levels off (its heap drifts up for the first few thousand
+    // disconnects); never a leak, and nothing per disconnect in handles or workers.
+    expect(['clean', 'saturating']).toContain(fixed.verdict);
+    expect(fixed.expectationMet).toBe(true);
+    expect(Math.abs(fixed.handles.perDisconnect!)).toBeLessThan(0.02);
+    expect(fixed.heap.bytesPerDisconnect!).toBeLessThan(1000);
+    expect(fixed.liveWorkers?.atEnd).toBe(0);
+
+    const mixed = old.scenarios.find((s) => s.scenario === 'mixed')!;
+    expect(mixed.errors.total).toBe(0);
+    expect(mixed.disconnects).toBeGreaterThan(1000);
+    expect(mixed.upstream?.summary).toMatch(/never reached the upstream/);
+    expect(fixed.scenarios.find((s) => s.scenario === 'mixed')!.upstream?.summary).toMatch(/reached the upstream/);
+
+    // The control arm inside the mix: some clients stayed to the end and got `event: done`.
+    expect(mixed.completed).toBeGreaterThan(0);
+
+    // The terminal report shows both side by side and the verdict line.
+    expect(result.stdout).toMatch(/old\s+new/);
+    expect(result.stdout).toMatch(/PASS/);
+
+    // One report folder with both files, identical JSON.
+    const tree = await listTree(out);
+    const folder = tree.find((entry) => /^\d{4}-\d\d-\d\dT/.test(entry) && !entry.includes(path.sep));
+    expect(folder).toBeDefined();
+    expect(tree).toContain(path.join(folder!, 'report.json'));
+    expect(tree).toContain(path.join(folder!, 'report.md'));
+    expect(await readFile(path.join(out, folder!, 'report.json'), 'utf8')).toBe(await readFile(jsonFile, 'utf8'));
+    expect(await readFile(path.join(out, folder!, 'report.md'), 'utf8')).toMatch(/### streamer-leakcheck: ✅ pass/);
+
+    // Nothing the run started is still running.
+    expect(await processesMentioning(out)).toEqual([]);
+  }, 150_000);
+
+  it('rejects a bad scenario with one line naming file and field, exit 2, nothing written', async () => {
+    const out = await tempDir('bad');
+    const file = path.join(out, 'bad.json');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(file, JSON.stringify({ name: 'bad', warmupClients: 0, cycles: 3, clients: -5, concurrency: 1, mix: [{ behaviour: 'complete', weight: 1 }] }));
+    const result = await runCli(['run', '--scenario', file, '--out', path.join(out, 'reports')], { timeoutMs: 20_000 });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('bad.json');
+    expect(lines[0]).toContain('clients');
+    expect(await listTree(path.join(out, 'reports'))).toEqual([]);
+  });
+
+  it('rejects unknown options and bad numbers with exit 2 and one line', async () => {
+    const unknown = await runCli(['run', '--frobnicate'], { timeoutMs: 20_000 });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
+    expect(unknown.stderr).toMatch(/unknown option '--frobnicate'/);
+
+    const badSeed = await runCli(['run', '--seed', 'abc'], { timeoutMs: 20_000 });
+    expect(badSeed.code).toBe(2);
+    expect(badSeed.stderr).toMatch(/--seed must be a whole number/);
+
+    const missing = await runCli(['run', '--scenario', '/nonexistent/x.json'], { timeoutMs: 20_000 });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/\/nonexistent\/x\.json/);
+  });
+
+  it('prints help with examples and exit codes', async () => {
+    const help = await runCli(['run', '--help'], { timeoutMs: 20_000 });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Examples:/);
+    expect(help.stdout).toMatch(/Exit codes:/);
+  });
+});
