@@ -48,6 +48,7 @@ async function defaultRuns(runs: number): Promise<void> {
   let oldMissed = 0;
   let newMissed = 0;
   let failedRuns = 0;
+  const newVerdicts: Record<string, number> = {};
   for (let i = 1; i <= runs; i++) {
     const json = path.join(dir, `run-${i}.json`);
     const started = Date.now();
@@ -63,7 +64,9 @@ async function defaultRuns(runs: number): Promise<void> {
       const report = JSON.parse(await readFile(json, 'utf8')) as LeakcheckReport;
       const verdict = (name: string) => report.targets.find((t) => t.name === name)?.verdict ?? 'missing';
       if (verdict('old') !== 'leak') oldMissed++;
-      if (verdict('new') !== 'clean') newMissed++;
+      // Saturating meets a clean expectation (bounded growth); the bench counts what breaks CI: a miss.
+      if (!report.targets.find((t) => t.name === 'new')?.expectationMet) newMissed++;
+      newVerdicts[verdict('new')] = (newVerdicts[verdict('new')] ?? 0) + 1;
       console.log(`run ${i}: exit ${code}, ${(ms / 1000).toFixed(1)} s, old=${verdict('old')} new=${verdict('new')}`);
     } catch {
       failedRuns++;
@@ -74,7 +77,8 @@ async function defaultRuns(runs: number): Promise<void> {
   console.log(
     `wall time: median ${(median(wallMs) / 1000).toFixed(1)} s, max ${(Math.max(...wallMs) / 1000).toFixed(1)} s (target <= 20 s)`,
   );
-  console.log(`flakes: old not leak ${oldMissed}/${runs}, new not clean ${newMissed}/${runs}, runs without report ${failedRuns}`);
+  console.log(`flakes: old not leak ${oldMissed}/${runs}, new missed its clean expectation ${newMissed}/${runs}, runs without report ${failedRuns}`);
+  console.log(`new's verdicts: ${Object.entries(newVerdicts).map(([v, n]) => `${v} ${n}`).join(', ')}`);
 }
 
 /** The minimal loop of FIELD-NOTES: N concurrent undici requests, leave after `events` events. */
