@@ -11,7 +11,7 @@ import { renderTerminal } from './report/terminal.js';
 import type { LeakcheckReport } from './report/types.js';
 import { writeReport } from './report/write.js';
 import { DEFAULT_SETTLE_MS, runLeakcheck, toolVersion } from './run/engine.js';
-import { builtinTarget } from './targets/target.js';
+import { buildTargets, type TargetFlags } from './targets/user-targets.js';
 
 export interface CliIo {
   stdout: NodeJS.WriteStream;
@@ -40,7 +40,7 @@ function useColour(io: CliIo, flag: boolean): boolean {
   return Boolean(io.stdout.isTTY);
 }
 
-interface RunFlags {
+interface RunFlags extends TargetFlags {
   scenario?: string[];
   seed?: number;
   json?: string;
@@ -68,7 +68,13 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
 
   program
     .command('run')
-    .description('Run scripted mid-stream disconnects against the reference old and new streamers and judge each')
+    .description('Run scripted mid-stream disconnects against servers (by default the reference old and new) and judge each')
+    .option('-t, --target <name=command>', 'start COMMAND (through a shell, with PORT and HOST set) and check it; repeatable', collect)
+    .option('--expect <name=leak|clean>', 'what a target should do (user targets default to clean); repeatable', collect)
+    .option('--path <template>', 'stream route of user targets; {id} becomes a unique id per request (default /chat/stream/{id})')
+    .option('--probe <name=node|proc|auto>', 'how to sample a target: the injected Node agent, /proc, or auto (default); repeatable', collect)
+    .option('--builtin <kind>', 'with --target, also run the built-in reference pair (node)', collect)
+    .option('--self-check', 'run the built-in leaky server first as a positive control: fail if this machine cannot see its leak')
     .option('-s, --scenario <name|file|dir>', `scenario to run, repeatable: a shipped name, a JSON file, a folder, or "all" (default: ${DEFAULT_SCENARIOS.join(', ')})`, collect)
     .option('--seed <n>', 'seed for every random choice; the same seed repeats the same client script', integer('--seed', 0, 2 ** 31 - 1))
     .option('--json <file>', 'also write the JSON report to this file')
@@ -91,6 +97,10 @@ Examples:
   $ npx streamer-leakcheck run                       old must leak, new must be clean (mixed + control)
   $ npx streamer-leakcheck run -s all --seed 7       every shipped scenario, repeatable client script
   $ npx streamer-leakcheck run -s ./my-scenario.json --json leak.json
+  $ npx streamer-leakcheck run --self-check --target api='npm start' --path '/v1/chat/{id}/stream'
+  $ npx streamer-leakcheck run --target py='python3 app.py' --expect py=clean --probe py=proc
+
+Targets get PORT and HOST=127.0.0.1, and the mock LLM's URL in LLM_URL and OPENAI_BASE_URL.
 
 Exit codes: 0 every verdict met its expectation, 1 one did not, 2 bad usage or scenario,
             3 a target failed to start or died, 130 interrupted.`,
@@ -132,6 +142,7 @@ Stop with Ctrl-C: the server and its upstream stop with it.`,
 }
 
 async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
+  const targets = buildTargets(flags);
   const files: string[] = [];
   for (const arg of flags.scenario ?? DEFAULT_SCENARIOS) files.push(...(await resolveScenarioArg(arg)));
   const scenarios = await loadScenarios(files);
@@ -157,7 +168,7 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   let report: LeakcheckReport;
   try {
     report = await runLeakcheck({
-      targets: [builtinTarget('old'), builtinTarget('new')],
+      targets,
       scenarios,
       seed,
       upstream: { tokens: flags.upstreamTokens, intervalMs: flags.upstreamIntervalMs },

@@ -52,20 +52,20 @@ describe('reference pair, heap after a forced GC (through the probe)', () => {
   it('old retains >= 2 KB of heap, one handle and one live worker per disconnect', async () => {
     const { before, after, outcome } = await measure('old');
     expect(outcome.disconnects).toBe(DISCONNECTS);
-    const heapPerDisconnect = (after.heapUsedBytes - before.heapUsedBytes) / DISCONNECTS;
-    console.info(`old: ${heapPerDisconnect.toFixed(0)} B of heap and ${(after.handles - before.handles) / DISCONNECTS} handles per disconnect`);
+    const heapPerDisconnect = (after.heapUsedBytes! - before.heapUsedBytes!) / DISCONNECTS;
+    console.info(`old: ${heapPerDisconnect.toFixed(0)} B of heap and ${(after.handles! - before.handles!) / DISCONNECTS} handles per disconnect`);
     expect(heapPerDisconnect).toBeGreaterThanOrEqual(2048);
-    expect(after.handles - before.handles).toBeGreaterThanOrEqual(DISCONNECTS);
+    expect(after.handles! - before.handles!).toBeGreaterThanOrEqual(DISCONNECTS);
     expect(after.liveWorkers! - before.liveWorkers!).toBe(DISCONNECTS);
   });
 
   it('new retains nothing per disconnect: workers 0, handles back to baseline, heap within noise', async () => {
     const { before, after, outcome } = await measure('new');
     expect(outcome.disconnects).toBe(DISCONNECTS);
-    const heapPerDisconnect = (after.heapUsedBytes - before.heapUsedBytes) / DISCONNECTS;
+    const heapPerDisconnect = (after.heapUsedBytes! - before.heapUsedBytes!) / DISCONNECTS;
     console.info(`new: ${heapPerDisconnect.toFixed(0)} B of heap per disconnect`);
     expect(after.liveWorkers).toBe(0);
-    expect(Math.abs(after.handles - before.handles)).toBeLessThanOrEqual(2);
+    expect(Math.abs(after.handles! - before.handles!)).toBeLessThanOrEqual(2);
     // Early drift of a clean server is up to ~550 B per disconnect (see analysis/verdict.test.ts), far
     // from old's tens of KB; 1 KB separates them with room for noise.
     expect(heapPerDisconnect).toBeLessThan(1024);

@@ -41,6 +41,11 @@ export function renderTerminal(report: LeakcheckReport, options: TerminalOptions
       rows.push([`  heap / ${per}`, ...results.map((r) => (r ? heapCell(r) : ''))]);
       rows.push([`  external / ${per}`, ...results.map((r) => (r ? metricCell(r, 'externalBytes') : ''))]);
       rows.push([`  handles / ${per}`, ...results.map((r) => (r ? metricCell(r, 'handles') : ''))]);
+      if (results.some((r) => r?.probe === 'proc')) {
+        rows.push([`  rss / ${per}`, ...results.map((r) => (r ? metricCell(r, 'rssBytes') : ''))]);
+        rows.push([`  fds / ${per}`, ...results.map((r) => (r ? metricCell(r, 'fds') : ''))]);
+        rows.push([`  threads / ${per}`, ...results.map((r) => (r ? metricCell(r, 'threads') : ''))]);
+      }
       if (results.some((r) => r?.samples.some((s) => s.liveWorkers !== undefined))) {
         rows.push(['  live workers at end', ...results.map((r) => String(r?.samples.at(-1)?.liveWorkers ?? 'n/a'))]);
       }
@@ -79,7 +84,7 @@ function colourErrors(c: ChalkInstance, r: ScenarioResult): string {
 }
 
 function targetNotes(c: ChalkInstance, target: TargetReport): string[] {
-  const lines = [`${c.bold(target.name)}: ${target.reason}`];
+  const lines = [`${c.bold(target.name)}${target.probe === 'proc' ? c.dim(' (sampled through /proc)') : ''}: ${target.reason}`];
   for (const result of target.scenarios) {
     const notes: string[] = [];
     const growth = handleGrowthText(result.handleGrowthByType);

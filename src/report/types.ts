@@ -69,6 +69,8 @@ export interface TargetReport {
 export interface ScenarioResult {
   scenario: string;
   control: boolean;
+  /** How the target was sampled: the injected Node agent, or /proc. */
+  probe: 'node' | 'proc';
   /** What this target is expected to do here: control scenarios expect clean from every target. */
   expect: Expectation;
   verdict: Verdict;
@@ -96,11 +98,15 @@ export interface ScenarioResult {
 export interface SampleRow {
   x: number;
   atMs: number;
-  heapUsedBytes: number;
-  externalBytes: number;
-  arrayBuffersBytes: number;
+  /** Node probe only. */
+  heapUsedBytes?: number;
+  externalBytes?: number;
+  arrayBuffersBytes?: number;
+  handles?: number;
   rssBytes: number;
-  handles: number;
+  /** /proc probe only. */
+  fds?: number;
+  threads?: number;
   liveWorkers?: number;
   processes: number;
 }

@@ -283,6 +283,7 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
     return {
       scenario: scenario.name,
       control: scenario.control,
+      probe: target.probe,
       expect,
       verdict: judgement.verdict,
       expectationMet: meetsExpectation(judgement.verdict, expect),
@@ -337,21 +338,15 @@ function unmistakableLeak(rows: SampleRow[]): boolean {
 }
 
 function toRow(sample: TargetSample, x: number): SampleRow {
-  const row: SampleRow = {
-    x,
-    atMs: sample.atMs,
-    heapUsedBytes: sample.heapUsedBytes,
-    externalBytes: sample.externalBytes,
-    arrayBuffersBytes: sample.arrayBuffersBytes,
-    rssBytes: sample.rssBytes,
-    handles: sample.handles,
-    processes: sample.processes.length,
-  };
-  if (sample.liveWorkers !== undefined) row.liveWorkers = sample.liveWorkers;
+  const row: SampleRow = { x, atMs: sample.atMs, rssBytes: sample.rssBytes, processes: sample.processes.length };
+  for (const key of ['heapUsedBytes', 'externalBytes', 'arrayBuffersBytes', 'handles', 'fds', 'threads', 'liveWorkers'] as const) {
+    const value = sample[key];
+    if (value !== undefined) row[key] = value;
+  }
   return row;
 }
 
-const SERIES_KEYS = ['heapUsedBytes', 'externalBytes', 'arrayBuffersBytes', 'rssBytes', 'handles', 'liveWorkers'] as const;
+const SERIES_KEYS = ['heapUsedBytes', 'externalBytes', 'arrayBuffersBytes', 'rssBytes', 'handles', 'liveWorkers', 'fds', 'threads'] as const;
 
 type SeriesKey = (typeof SERIES_KEYS)[number];
 
@@ -402,7 +397,7 @@ function summariseTarget(spec: TargetSpec, results: ScenarioResult[]): TargetRep
   return {
     name: spec.name,
     origin: spec.origin,
-    probe: spec.probe,
+    probe: results[0]?.probe ?? spec.probe,
     expect: spec.expect,
     verdict: deciding?.verdict ?? 'inconclusive',
     expectationMet,

@@ -10,12 +10,13 @@ import { request, Agent } from 'undici';
 import { TargetDiedError, TargetStartError } from '../core/errors.js';
 import { compiled } from '../core/paths.js';
 import type { ProbeHub } from '../probe/hub.js';
-import type { NodeProcessSample } from '../probe/protocol.js';
+import { sampleProcTree } from '../probe/proc.js';
 import { findFreePort, LOOPBACK_HOST, waitForPort } from './ports.js';
 import type { ManagedProcess, ProcessSupervisor } from './supervisor.js';
 
 export type Expectation = 'leak' | 'clean';
-export type ProbeKind = 'node';
+/** How a target is sampled: the injected Node agent, /proc for any process, or 'auto' (node if an agent connects). */
+export type ProbeKind = 'node' | 'proc' | 'auto';
 
 export interface TargetSpec {
   name: string;
@@ -53,19 +54,24 @@ export function builtinTarget(which: 'old' | 'new'): TargetSpec {
   };
 }
 
-/** One post-GC reading of a whole target (all its Node processes summed). */
+/**
+ * One reading of a whole target (all its processes summed). Node probe: after a settled forced GC, with
+ * heap and handle figures. /proc probe: RSS, file descriptors and threads only.
+ */
 export interface TargetSample {
   /** Milliseconds since the target started. */
   atMs: number;
-  heapUsedBytes: number;
-  externalBytes: number;
-  arrayBuffersBytes: number;
+  heapUsedBytes?: number;
+  externalBytes?: number;
+  arrayBuffersBytes?: number;
   rssBytes: number;
-  handles: number;
+  handles?: number;
   handlesByType: Record<string, number>;
+  fds?: number;
+  threads?: number;
   /** The reference streamers' live-workers gauge; absent for targets without one. */
   liveWorkers?: number;
-  processes: Array<Pick<NodeProcessSample, 'pid' | 'heapUsedBytes' | 'rssBytes'> & { handles: number }>;
+  processes: Array<{ pid: number; rssBytes: number; heapUsedBytes?: number; handles?: number }>;
 }
 
 export interface StartContext {
@@ -95,6 +101,8 @@ export class RunningTarget {
     readonly port: number,
     private readonly hub: ProbeHub,
     readonly label: string,
+    /** The probe actually used ('auto' resolved). */
+    readonly probe: 'node' | 'proc',
   ) {
     this.died = process.exited.then((exit) => {
       if (this.stopping) return new Promise<never>(() => {});
@@ -109,8 +117,30 @@ export class RunningTarget {
     return `http://${LOOPBACK_HOST}:${this.port}`;
   }
 
-  /** Settled sample of every Node process of the target, summed. */
   async sample(): Promise<TargetSample> {
+    const sample = this.probe === 'node' ? await this.sampleNode() : await this.sampleProc();
+    if (this.spec.workersGauge) {
+      const vars = await this.debugVars();
+      if (typeof vars?.liveWorkers === 'number') sample.liveWorkers = vars.liveWorkers;
+    }
+    return sample;
+  }
+
+  private async sampleProc(): Promise<TargetSample> {
+    const tree = await sampleProcTree(this.process.pid);
+    if (tree.pids.length === 0) throw new TargetStartError(this.spec.name, 'its process tree is gone');
+    return {
+      atMs: Date.now() - this.startedAt,
+      rssBytes: tree.rssBytes,
+      fds: tree.fds,
+      threads: tree.threads,
+      handlesByType: {},
+      processes: tree.pids.map((pid) => ({ pid, rssBytes: 0 })),
+    };
+  }
+
+  /** Settled sample of every Node process of the target, summed. */
+  private async sampleNode(): Promise<TargetSample> {
     const processSamples = await this.hub.sample(this.label);
     if (processSamples.length === 0) {
       throw new TargetStartError(this.spec.name, 'no Node process of the target answers the probe any more');
@@ -135,7 +165,7 @@ export class RunningTarget {
       processes.push({ pid: s.pid, heapUsedBytes: s.heapUsedBytes, rssBytes: s.rssBytes, handles });
     }
     const handles = Object.values(handlesByType).reduce((a, b) => a + b, 0);
-    const sample: TargetSample = {
+    return {
       atMs: Date.now() - this.startedAt,
       heapUsedBytes,
       externalBytes,
@@ -145,11 +175,6 @@ export class RunningTarget {
       handlesByType,
       processes,
     };
-    if (this.spec.workersGauge) {
-      const vars = await this.debugVars();
-      if (typeof vars?.liveWorkers === 'number') sample.liveWorkers = vars.liveWorkers;
-    }
-    return sample;
   }
 
   async debugVars(): Promise<Record<string, unknown> | null> {
@@ -221,14 +246,20 @@ export async function startTarget(spec: TargetSpec, ctx: StartContext): Promise<
     return fail(`did not accept connections on ${LOOPBACK_HOST}:${port} within ${ctx.startTimeoutMs} ms (is it reading PORT from the environment?)`);
   }
 
-  if (spec.probe === 'node') {
-    const agentTimeoutMs = Math.max(1000, Math.min(ctx.startTimeoutMs, 10_000));
+  let probe: 'node' | 'proc' = spec.probe === 'proc' ? 'proc' : 'node';
+  if (spec.probe !== 'proc') {
+    // A Node server's agent says hello before the server's own code runs, so by the time the port
+    // listens it is there; 'auto' waits only briefly before falling back to /proc.
+    const agentTimeoutMs = spec.probe === 'node' ? Math.max(1000, Math.min(ctx.startTimeoutMs, 10_000)) : AUTO_DETECT_MS;
     if (!(await ctx.hub.waitForAgents(label, 1, agentTimeoutMs, () => child.running))) {
-      return fail('listens, but no Node process of it loaded the probe (is it a Node server started with NODE_OPTIONS intact?)');
+      if (spec.probe === 'node') {
+        return fail('listens, but no Node process of it loaded the probe (is it a Node server started with NODE_OPTIONS intact?)');
+      }
+      probe = 'proc';
     }
   }
 
-  const running = new RunningTarget(spec, child, port, ctx.hub, label);
+  const running = new RunningTarget(spec, child, port, ctx.hub, label, probe);
   const problem = await preflight(running.origin, spec.pathTemplate);
   if (problem) {
     await running.stop();
@@ -242,6 +273,9 @@ export async function startTarget(spec: TargetSpec, ctx: StartContext): Promise<
  * failure with a clear message, not thousands of counted errors.
  */
 const PREFLIGHT_TIMEOUT_MS = 5000;
+
+/** How long 'auto' waits for a Node agent after the port listens before using /proc. */
+const AUTO_DETECT_MS = 500;
 
 async function preflight(origin: string, pathTemplate: string): Promise<string | null> {
   const path = pathTemplate.replaceAll('{id}', `preflight-${Date.now()}`);

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../core/errors.js';
+import { buildTargets, validatePathTemplate } from './user-targets.js';
+
+describe('buildTargets', () => {
+  it('runs the built-in pair when no target is given', () => {
+    const targets = buildTargets({});
+    expect(targets.map((t) => [t.name, t.expect, t.origin])).toEqual([
+      ['old', 'leak', 'builtin'],
+      ['new', 'clean', 'builtin'],
+    ]);
+  });
+
+  it('user targets run alone, through a shell, expected clean, with the path template', () => {
+    const targets = buildTargets({ target: ['api=npm start', 'py=python3 server.py'], path: '/sse/{id}?x=1' });
+    expect(targets.map((t) => t.name)).toEqual(['api', 'py']);
+    expect(targets[0]).toMatchObject({ command: 'npm start', shell: true, expect: 'clean', probe: 'auto', pathTemplate: '/sse/{id}?x=1' });
+  });
+
+  it('adds the pair with --builtin node, and the positive control first with --self-check', () => {
+    expect(buildTargets({ target: ['api=node s.js'], builtin: ['node'] }).map((t) => t.name)).toEqual(['old', 'new', 'api']);
+    const checked = buildTargets({ target: ['api=node s.js'], selfCheck: true });
+    expect(checked.map((t) => [t.name, t.expect])).toEqual([
+      ['self-check', 'leak'],
+      ['api', 'clean'],
+    ]);
+  });
+
+  it('applies --expect and --probe by name', () => {
+    const [api] = buildTargets({ target: ['api=node s.js'], expect: ['api=leak'], probe: ['api=proc'] });
+    expect(api).toMatchObject({ expect: 'leak', probe: 'proc' });
+  });
+
+  it.each([
+    [{ expect: ['nobody=leak'] }, /--expect nobody=leak: no target named nobody \(targets: old, new\)/],
+    [{ expect: ['old=maybe'] }, /--expect old=maybe: expected leak or clean/],
+    [{ target: ['noequals'] }, /--target "noequals": expected NAME=VALUE/],
+    [{ target: ['a b=cmd'] }, /the name must be/],
+    [{ target: ['api='] }, /the command is empty/],
+    [{ target: ['x=a', 'x=b'] }, /two targets have that name/],
+    [{ target: ['old=node s.js'], builtin: ['node'] }, /two targets have that name/],
+    [{ builtin: ['go'] }, /--builtin go: the Go reference pair is not part of this version yet/],
+    [{ builtin: ['rust'] }, /--builtin "rust": choose node/],
+    [{ probe: ['new=go'] }, /expected node, proc or auto \(the Go probe/],
+    [{ path: 'http://example.com/chat/{id}' }, /not a URL: load only goes to the target on 127\.0\.0\.1/],
+  ])('refuses %j with one clear line', (flags, message) => {
+    expect(() => buildTargets(flags)).toThrow(UsageError);
+    expect(() => buildTargets(flags)).toThrow(message);
+  });
+});
+
+describe('validatePathTemplate', () => {
+  it.each(['//evil.example/x', 'https://10.0.0.1/x', 'chat/{id}', '/a b'])('refuses %s', (path) => {
+    expect(() => validatePathTemplate(path)).toThrow(UsageError);
+  });
+  it('accepts an absolute path with a query', () => {
+    expect(validatePathTemplate('/v1/stream/{id}?model=x')).toBe('/v1/stream/{id}?model=x');
+  });
+});

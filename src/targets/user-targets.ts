@@ -1,0 +1,103 @@
+/**
+ * From command-line flags to the list of targets a run measures: `--target NAME=COMMAND`, `--expect`,
+ * `--probe`, `--path`, `--builtin`, `--self-check`. Pure; every mistake is a UsageError naming the flag.
+ */
+import { UsageError } from '../core/errors.js';
+import { builtinTarget, DEFAULT_STREAM_PATH, type Expectation, type ProbeKind, type TargetSpec } from './target.js';
+
+export interface TargetFlags {
+  target?: string[];
+  expect?: string[];
+  probe?: string[];
+  path?: string;
+  builtin?: string[];
+  selfCheck?: boolean;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
+const MAX_PATH_LENGTH = 2048;
+
+function splitPair(flag: string, value: string): [string, string] {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new UsageError(`${flag} ${JSON.stringify(value)}: expected NAME=VALUE`);
+  const name = value.slice(0, eq).trim();
+  if (!NAME.test(name)) {
+    throw new UsageError(`${flag} ${JSON.stringify(value)}: the name must be 1–40 letters, digits, '.', '_' or '-'`);
+  }
+  return [name, value.slice(eq + 1)];
+}
+
+/**
+ * The stream route: an absolute path on the target, `{id}` replaced per request. A full URL is refused:
+ * load goes to the target this run started on 127.0.0.1 and nowhere else.
+ */
+export function validatePathTemplate(path: string): string {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(path) || path.startsWith('//')) {
+    throw new UsageError(`--path ${JSON.stringify(path)}: give a path such as /chat/stream/{id}, not a URL: load only goes to the target on 127.0.0.1`);
+  }
+  if (!path.startsWith('/')) throw new UsageError(`--path ${JSON.stringify(path)}: must start with /`);
+  if (/\s/.test(path)) throw new UsageError(`--path ${JSON.stringify(path)}: must not contain spaces`);
+  if (path.length > MAX_PATH_LENGTH) throw new UsageError(`--path: longer than ${MAX_PATH_LENGTH} characters`);
+  return path;
+}
+
+export function buildTargets(flags: TargetFlags): TargetSpec[] {
+  const path = flags.path === undefined ? DEFAULT_STREAM_PATH : validatePathTemplate(flags.path);
+  const targets: TargetSpec[] = [];
+  const add = (spec: TargetSpec) => {
+    if (targets.some((t) => t.name === spec.name)) {
+      throw new UsageError(`--target ${spec.name}: two targets have that name (old and new are the built-in pair)`);
+    }
+    targets.push(spec);
+  };
+
+  const builtins = new Set<string>();
+  for (const value of flags.builtin ?? []) {
+    if (value === 'node') builtins.add('node');
+    else if (value === 'go') {
+      throw new UsageError('--builtin go: the Go reference pair is not part of this version yet; use --builtin node');
+    } else throw new UsageError(`--builtin ${JSON.stringify(value)}: choose node`);
+  }
+  const userTargets = flags.target ?? [];
+  if (flags.selfCheck) add({ ...builtinTarget('old'), name: 'self-check' });
+  if (userTargets.length === 0 || builtins.has('node')) {
+    add(builtinTarget('old'));
+    add(builtinTarget('new'));
+  }
+  for (const value of userTargets) {
+    const [name, command] = splitPair('--target', value);
+    if (!command.trim()) throw new UsageError(`--target ${name}=: the command is empty`);
+    add({
+      name,
+      origin: 'user',
+      expect: 'clean',
+      probe: 'auto',
+      command,
+      args: [],
+      shell: true,
+      pathTemplate: path,
+      workersGauge: false,
+    });
+  }
+
+  const known = () => targets.map((t) => t.name).join(', ');
+  for (const value of flags.expect ?? []) {
+    const [name, expectation] = splitPair('--expect', value);
+    if (expectation !== 'leak' && expectation !== 'clean') {
+      throw new UsageError(`--expect ${name}=${expectation}: expected leak or clean`);
+    }
+    const target = targets.find((t) => t.name === name);
+    if (!target) throw new UsageError(`--expect ${name}=${expectation}: no target named ${name} (targets: ${known()})`);
+    target.expect = expectation as Expectation;
+  }
+  for (const value of flags.probe ?? []) {
+    const [name, probe] = splitPair('--probe', value);
+    if (probe !== 'node' && probe !== 'proc' && probe !== 'auto') {
+      throw new UsageError(`--probe ${name}=${probe}: expected node, proc or auto${probe === 'go' ? ' (the Go probe is not part of this version yet)' : ''}`);
+    }
+    const target = targets.find((t) => t.name === name);
+    if (!target) throw new UsageError(`--probe ${name}=${probe}: no target named ${name} (targets: ${known()})`);
+    target.probe = probe as ProbeKind;
+  }
+  return targets;
+}

@@ -1,0 +1,87 @@
+/**
+ * Servers the tool did not write, started the way their owners start them, with no change to their
+ * code: a Node server behind `npm start`, a clustered Node server, and a Python server sampled through
+ * /proc. Plus --self-check, the positive control that a run on one's own servers can add.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { LeakcheckReport } from '../src/report/types.js';
+import { processesMentioning, runCli, tempDir } from './helpers.js';
+
+const FIXTURES = path.resolve(__dirname, 'fixtures');
+
+async function runJson(args: string[]) {
+  const out = await tempDir('any');
+  const json = path.join(out, 'report.json');
+  const result = await runCli(['run', '-s', path.join(FIXTURES, 'small.json'), '--seed', '3', '--no-report', '--no-progress', '--json', json, ...args], {
+    cwd: FIXTURES,
+    timeoutMs: 120_000,
+  });
+  const report = JSON.parse(await readFile(json, 'utf8')) as LeakcheckReport;
+  return { result, report, out };
+}
+
+describe('checking servers the tool did not write', () => {
+  it('npm start wrapper, cluster workers and a Python server: each sampled, summed and judged', async () => {
+    const { result, report } = await runJson([
+      '--target', 'npm-leaky=cd npm-app && LEAK_BYTES=4096 npm start',
+      '--expect', 'npm-leaky=leak',
+      '--target', 'cluster-clean=WORKERS=2 node cluster-server.mjs',
+      '--target', 'py-fd-leak=LEAK_FDS=1 python3 fd-leak-server.py',
+      '--expect', 'py-fd-leak=leak',
+      '--target', 'py-clean=python3 fd-leak-server.py',
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const byName = Object.fromEntries(report.targets.map((t) => [t.name, t]));
+
+    // npm (a Node process too) and the server both carry the agent; the planted 4 KB shows up.
+    const npm = byName['npm-leaky']!;
+    expect(npm.probe).toBe('node');
+    expect(npm.verdict).toBe('leak');
+    expect(npm.scenarios[0]!.samples[0]!.processes).toBeGreaterThanOrEqual(2);
+    expect(npm.heap.bytesPerDisconnect!).toBeGreaterThan(3000);
+    expect(npm.heap.bytesPerDisconnect!).toBeLessThan(6000);
+
+    // The primary and both workers are sampled and summed.
+    const clustered = byName['cluster-clean']!;
+    expect(clustered.probe).toBe('node');
+    expect(clustered.scenarios[0]!.samples[0]!.processes).toBe(3);
+    expect(clustered.expectationMet).toBe(true);
+
+    // Not Node: judged through /proc, one descriptor per disconnect.
+    const pyLeak = byName['py-fd-leak']!;
+    expect(pyLeak.probe).toBe('proc');
+    expect(pyLeak.verdict).toBe('leak');
+    const fds = pyLeak.scenarios[0]!.metrics.find((m) => m.key === 'fds')!;
+    expect(fds.perDisconnect).toBeGreaterThan(0.9);
+    expect(fds.perDisconnect).toBeLessThan(1.1);
+    expect(byName['py-clean']!.probe).toBe('proc');
+    expect(byName['py-clean']!.verdict).not.toBe('leak');
+
+    expect(await processesMentioning('fd-leak-server.py')).toEqual([]);
+    expect(await processesMentioning('cluster-server.mjs')).toEqual([]);
+  }, 150_000);
+
+  it('--self-check runs the built-in leaky server first and requires its leak to be seen', async () => {
+    const { result, report } = await runJson([
+      '--self-check',
+      '--target', 'mine=LEAK_BYTES=4096 node planted-leak-server.mjs',
+      '--expect', 'mine=leak',
+    ]);
+    expect(result.code).toBe(0);
+    expect(report.targets.map((t) => [t.name, t.expect, t.verdict, t.origin])).toEqual([
+      ['self-check', 'leak', 'leak', 'builtin'],
+      ['mine', 'leak', 'leak', 'user'],
+    ]);
+  }, 150_000);
+
+  it('a user target expected clean that leaks fails the run with exit 1 and says why', async () => {
+    const { result, report } = await runJson(['--target', 'mine=LEAK_BYTES=2048 node planted-leak-server.mjs']);
+    expect(result.code).toBe(1);
+    expect(report.ok).toBe(false);
+    expect(report.targets[0]).toMatchObject({ name: 'mine', verdict: 'leak', expectationMet: false });
+    expect(result.stdout).toMatch(/FAIL: mine was LEAK, expected clean/);
+  }, 150_000);
+});
