@@ -8,7 +8,8 @@
  *   3. sensitivity: a planted leak of 256 B per disconnect must be called a leak; the same server with
  *      no leak must not.
  *
- * Options: --runs N (default 20), --only time|rate|sensitivity (repeatable), --sensitivity-runs N (default 5).
+ * Options: --runs N (default 20), --only time|rate|sensitivity|soak (repeatable), --sensitivity-runs N
+ * (default 5), --soak-clients N (default 100 000).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -192,6 +193,49 @@ async function sensitivity(runs: number): Promise<void> {
   console.log(`caught ${caught}/${runs}; false alarms on the clean twin ${falseAlarms}/${runs}`);
 }
 
+/**
+ * The harness must stay flat: 100 000 disconnects through runBatch against the reference new, with the
+ * harness's own RSS and heap (after GC, when --expose-gc is given) read every 10 000.
+ */
+async function soak(total: number): Promise<void> {
+  console.log(`\n## 4. soak: ${total} disconnects, the harness's own memory and sockets`);
+  const supervisor = new ProcessSupervisor();
+  const hub = await ProbeHub.start();
+  const resources = () => process.getActiveResourcesInfo().filter((t) => t === 'TCPSocketWrap').length;
+  try {
+    const upstream = await startUpstream(supervisor, { tokens: 200, intervalMs: 5, startTimeoutMs: 10_000 });
+    const target = await startTarget(builtinTarget('new'), { supervisor, hub, upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'soak' });
+    const endpoint = { origin: target.origin, pathTemplate: '/chat/stream/{id}' };
+    const scenario = (await loadScenarios(await resolveScenarioArg('mixed')))[0]!;
+    const { createRng, planBehaviours } = await import('../src/load/plan.js');
+    const rng = createRng(99);
+    const chunk = 10_000;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    const started = Date.now();
+    let done = 0;
+    let firstHeap = 0;
+    while (done < total) {
+      const outcome = await runBatch(endpoint, planBehaviours(scenario.mix, chunk, rng), { concurrency: 50, arrivalRate: 0, idPrefix: `soak-${done}` });
+      done += outcome.clients;
+      gc?.();
+      const memory = process.memoryUsage();
+      firstHeap ||= memory.heapUsed;
+      console.log(
+        `${String(done).padStart(7)} clients: harness rss ${(memory.rss / 1e6).toFixed(1)} MB, heap ${(memory.heapUsed / 1e6).toFixed(1)} MB, ` +
+          `sockets open ${resources()}, errors ${outcome.errors.total}, ${((outcome.disconnects * 1000) / outcome.durationMs).toFixed(0)} disconnects/s`,
+      );
+    }
+    console.log(`soak: ${done} clients in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    await target.stop();
+  } finally {
+    await supervisor.stopAll();
+    await hub.close();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  console.log(`harness sockets still open after the soak: ${resources()}`);
+}
+
+if (wants('soak')) await soak(argValue('--soak-clients', 100_000));
 if (wants('rate')) await disconnectRate();
 if (wants('sensitivity')) await sensitivity(argValue('--sensitivity-runs', 5));
 if (wants('time')) await defaultRuns(argValue('--runs', 20));

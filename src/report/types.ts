@@ -24,6 +24,8 @@ export interface LeakcheckReport {
   upstream: { tokens: number; intervalMs: number };
   scenarios: ScenarioInfo[];
   targets: TargetReport[];
+  /** The checker checking itself: its own memory, and anything it left open (should be nothing). */
+  harness: { rssStartBytes: number; rssPeakBytes: number; rssEndBytes: number; leftOpen: string[] };
   /** Failures that are not verdicts: a target that would not start or died, an interruption. */
   problems: RunProblem[];
 }

@@ -59,6 +59,12 @@ const VERDICT_SEVERITY: Record<Verdict, number> = { clean: 0, saturating: 1, inc
 
 export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport> {
   const started = Date.now();
+  const harnessAtStart = harnessReading();
+  let harnessRssPeakBytes = harnessAtStart.rssBytes;
+  const watchHarness = setInterval(() => {
+    harnessRssPeakBytes = Math.max(harnessRssPeakBytes, process.memoryUsage.rss());
+  }, HARNESS_RSS_POLL_MS);
+  watchHarness.unref();
   const emit = options.onEvent ?? (() => {});
   const supervisor = new ProcessSupervisor();
   const problems: RunProblem[] = [];
@@ -118,8 +124,18 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
       throw error;
     }
   } finally {
+    clearInterval(watchHarness);
     await supervisor.stopAll();
     await hub.close();
+  }
+
+  // The checker must not leak either: every socket and pipe it opened is closed by now.
+  const harness = await harnessAtEnd(harnessAtStart, harnessRssPeakBytes);
+  if (harness.leftOpen.length > 0) {
+    problem({
+      code: 'LEAKCHECK_HARNESS_LEAK',
+      message: `streamer-leakcheck itself left ${harness.leftOpen.join(', ')} open after the run (a bug in the tool: please report it)`,
+    });
   }
 
   const complete = !interrupted && problems.length === 0 && targetReports.length === options.targets.length;
@@ -146,8 +162,41 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
       concurrency: s.concurrency,
     })),
     targets: targetReports,
+    harness,
     problems,
   };
+}
+
+/** How often the harness's own RSS is read for its peak (cheap: one syscall). */
+const HARNESS_RSS_POLL_MS = 250;
+/** Closes are asynchronous: give the harness's own sockets this long to finish closing. */
+const HARNESS_CLOSE_WAIT_MS = 1000;
+/** Resource types the harness opens per run and must have closed again at its end. */
+const HARNESS_TRACKED_TYPES = ['TCPSocketWrap', 'TCPWRAP', 'PipeWrap', 'PipeConnectWrap', 'ProcessWrap', 'TCPServerWrap', 'PipeServerWrap'];
+
+function harnessReading(): { rssBytes: number; resources: Record<string, number> } {
+  const resources: Record<string, number> = {};
+  for (const type of process.getActiveResourcesInfo()) resources[type] = (resources[type] ?? 0) + 1;
+  return { rssBytes: process.memoryUsage.rss(), resources };
+}
+
+async function harnessAtEnd(
+  start: ReturnType<typeof harnessReading>,
+  rssPeakBytes: number,
+): Promise<LeakcheckReport['harness']> {
+  const deadline = Date.now() + HARNESS_CLOSE_WAIT_MS;
+  let leftOpen: string[] = [];
+  for (;;) {
+    const now = harnessReading();
+    leftOpen = HARNESS_TRACKED_TYPES.flatMap((type) => {
+      const extra = (now.resources[type] ?? 0) - (start.resources[type] ?? 0);
+      return extra > 0 ? [`${extra} ${type}`] : [];
+    });
+    if (leftOpen.length === 0 || Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  const rssEndBytes = process.memoryUsage.rss();
+  return { rssStartBytes: start.rssBytes, rssPeakBytes: Math.max(rssPeakBytes, rssEndBytes), rssEndBytes, leftOpen };
 }
 
 interface MeasureContext extends RunOptions {
