@@ -86,3 +86,23 @@ describe('ProcessSupervisor', () => {
     expect(await waitForPort(other, { timeoutMs: 5000, isAlive: () => quitter.running })).toBe('dead');
   });
 });
+
+describe('when the harness itself dies', () => {
+  it('an uncaught error in the process that spawned children still takes every child group down', async () => {
+    const supervisorModule = new URL('./supervisor.ts', import.meta.url).pathname;
+    // A harness stand-in: spawns a long-running child through the supervisor, prints its pid, then crashes.
+    const script = `
+      import { ProcessSupervisor } from ${JSON.stringify(supervisorModule.replace(/\.ts$/, '.js').replace('/src/', '/dist/src/'))};
+      const child = new ProcessSupervisor().spawn({ name: 'orphan-candidate', command: 'sleep', args: ['30'] });
+      console.log(child.pid);
+      setTimeout(() => { throw new Error('harness crashed'); }, 100);
+    `;
+    const harness = new ProcessSupervisor().spawn({ name: 'harness', command: process.execPath, args: ['--input-type=module', '-e', script] });
+    const pid = await new Promise<number>((resolve) => harness.onLine((line, stream) => stream === 'stdout' && resolve(Number(line))));
+    expect(alive(pid)).toBe(true);
+    const exit = await harness.exited;
+    expect(exit.code).not.toBe(0);
+    expect(harness.tail('stderr').join('\n')).toMatch(/harness crashed/);
+    expect(await until(() => !alive(pid), 2000)).toBe(true);
+  });
+});
