@@ -11,7 +11,8 @@ import { renderTerminal } from './report/terminal.js';
 import type { LeakcheckReport } from './report/types.js';
 import { writeReport } from './report/write.js';
 import { DEFAULT_SETTLE_MS, runLeakcheck, toolVersion } from './run/engine.js';
-import { buildTargets, type TargetFlags } from './targets/user-targets.js';
+import { buildGoReference } from './targets/go-build.js';
+import { buildTargets, wantsGoPair, type TargetFlags } from './targets/user-targets.js';
 
 export interface CliIo {
   stdout: NodeJS.WriteStream;
@@ -72,8 +73,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('-t, --target <name=command>', 'start COMMAND (through a shell, with PORT and HOST set) and check it; repeatable', collect)
     .option('--expect <name=leak|clean>', 'what a target should do (user targets default to clean); repeatable', collect)
     .option('--path <template>', 'stream route of user targets; {id} becomes a unique id per request (default /chat/stream/{id})')
-    .option('--probe <name=node|proc|auto>', 'how to sample a target: the injected Node agent, /proc, or auto (default); repeatable', collect)
-    .option('--builtin <kind>', 'with --target, also run the built-in reference pair (node)', collect)
+    .option('--probe <name=node|go|proc|auto>', 'how to sample a target: the injected Node agent, pprof/expvar, /proc, or auto (default); repeatable', collect)
+    .option('--builtin <kind>', 'run a built-in reference pair: node (old/new, the default without targets) or go (go-old/go-new, needs Go)', collect)
     .option('--self-check', 'run the built-in leaky server first as a positive control: fail if this machine cannot see its leak')
     .option('-s, --scenario <name|file|dir>', `scenario to run, repeatable: a shipped name, a JSON file, a folder, or "all" (default: ${DEFAULT_SCENARIOS.join(', ')})`, collect)
     .option('--seed <n>', 'seed for every random choice; the same seed repeats the same client script', integer('--seed', 0, 2 ** 31 - 1))
@@ -99,6 +100,7 @@ Examples:
   $ npx streamer-leakcheck run -s ./my-scenario.json --json leak.json
   $ npx streamer-leakcheck run --self-check --target api='npm start' --path '/v1/chat/{id}/stream'
   $ npx streamer-leakcheck run --target py='python3 app.py' --expect py=clean --probe py=proc
+  $ npx streamer-leakcheck run --builtin go          the seed's own Go streamers (needs the go command)
 
 Targets get PORT and HOST=127.0.0.1, and the mock LLM's URL in LLM_URL and OPENAI_BASE_URL.
 
@@ -142,7 +144,8 @@ Stop with Ctrl-C: the server and its upstream stop with it.`,
 }
 
 async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
-  const targets = buildTargets(flags);
+  buildTargets(flags, '(checked before building)'); // usage errors first, before a slow go build
+  const targets = buildTargets(flags, wantsGoPair(flags) ? await buildGoReference() : undefined);
   const files: string[] = [];
   for (const arg of flags.scenario ?? DEFAULT_SCENARIOS) files.push(...(await resolveScenarioArg(arg)));
   const scenarios = await loadScenarios(files);

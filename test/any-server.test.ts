@@ -33,7 +33,7 @@ describe('checking servers the tool did not write', () => {
       '--target', 'py-clean=python3 fd-leak-server.py',
     ]);
     expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
+    expect(result.code, result.stdout).toBe(0);
     const byName = Object.fromEntries(report.targets.map((t) => [t.name, t]));
 
     // npm (a Node process too) and the server both carry the agent; the planted 4 KB shows up.
@@ -70,7 +70,7 @@ describe('checking servers the tool did not write', () => {
       '--target', 'mine=LEAK_BYTES=4096 node planted-leak-server.mjs',
       '--expect', 'mine=leak',
     ]);
-    expect(result.code).toBe(0);
+    expect(result.code, result.stdout).toBe(0);
     expect(report.targets.map((t) => [t.name, t.expect, t.verdict, t.origin])).toEqual([
       ['self-check', 'leak', 'leak', 'builtin'],
       ['mine', 'leak', 'leak', 'user'],

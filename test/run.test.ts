@@ -16,7 +16,7 @@ describe('streamer-leakcheck run', () => {
       timeoutMs: 120_000,
     });
     expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
+    expect(result.code, result.stdout).toBe(0);
 
     const report = JSON.parse(await readFile(jsonFile, 'utf8')) as LeakcheckReport;
     expect(report.ok).toBe(true);

@@ -41,7 +41,11 @@ export function renderTerminal(report: LeakcheckReport, options: TerminalOptions
       rows.push([`  heap / ${per}`, ...results.map((r) => (r ? heapCell(r) : ''))]);
       rows.push([`  external / ${per}`, ...results.map((r) => (r ? metricCell(r, 'externalBytes') : ''))]);
       rows.push([`  handles / ${per}`, ...results.map((r) => (r ? metricCell(r, 'handles') : ''))]);
-      if (results.some((r) => r?.probe === 'proc')) {
+      if (results.some((r) => r?.probe === 'go')) {
+        rows.push([`  goroutines / ${per}`, ...results.map((r) => (r ? metricCell(r, 'goroutines') : ''))]);
+        rows.push([`  Go heap / ${per}`, ...results.map((r) => (r ? metricCell(r, 'heapAllocBytes') : ''))]);
+      }
+      if (results.some((r) => r?.probe === 'proc' || r?.probe === 'go')) {
         rows.push([`  rss / ${per}`, ...results.map((r) => (r ? metricCell(r, 'rssBytes') : ''))]);
         rows.push([`  fds / ${per}`, ...results.map((r) => (r ? metricCell(r, 'fds') : ''))]);
         rows.push([`  threads / ${per}`, ...results.map((r) => (r ? metricCell(r, 'threads') : ''))]);
@@ -53,10 +57,12 @@ export function renderTerminal(report: LeakcheckReport, options: TerminalOptions
       rows.push(['  errors', ...results.map((r) => (r ? colourErrors(c, r) : ''))]);
     }
     rows.push([c.bold('overall'), ...targets.map(() => '')]);
+    if (targets.every((t) => t.probe === 'go')) rows.push(['  (heap is Go HeapAlloc)', ...targets.map(() => '')]);
     rows.push(['  verdict', ...targets.map((t) => verdictCell(c, t.verdict, t.expect, t.expectationMet))]);
     rows.push(['  heap / disconnect', ...targets.map((t) => heapCell(t))]);
     rows.push(['  handles / disconnect', ...targets.map((t) => (t.handles.perDisconnect === null ? 'n/a' : t.handles.perDisconnect.toFixed(2)))]);
-    lines.push(...renderTable(rows));
+    // A row no target has a figure for (heap on a Go-only run, fds on a Node-only run) says nothing.
+    lines.push(...renderTable(rows.filter((row) => row.length < 2 || row.slice(1).some((cell) => cell !== 'n/a'))));
     lines.push('');
     for (const target of targets) lines.push(...targetNotes(c, target));
   }
@@ -84,11 +90,12 @@ function colourErrors(c: ChalkInstance, r: ScenarioResult): string {
 }
 
 function targetNotes(c: ChalkInstance, target: TargetReport): string[] {
-  const lines = [`${c.bold(target.name)}${target.probe === 'proc' ? c.dim(' (sampled through /proc)') : ''}: ${target.reason}`];
+  const via = target.probe === 'proc' ? ' (sampled through /proc)' : target.probe === 'go' ? ' (sampled through pprof and expvar)' : '';
+  const lines = [`${c.bold(target.name)}${c.dim(via)}: ${target.reason}`];
   for (const result of target.scenarios) {
     const notes: string[] = [];
     const growth = handleGrowthText(result.handleGrowthByType);
-    if (result.verdict !== 'clean' && growth !== 'none') notes.push(`handles grew: ${growth}`);
+    if (result.verdict !== 'clean' && growth !== 'none') notes.push(`grew: ${growth}`);
     if (result.upstream && !result.control) notes.push(`upstream: ${result.upstream.summary}`);
     if (result.steadyLoad) {
       notes.push(`steady load: ${result.steadyLoad.completedStreams} full streams, ${result.steadyLoad.throughputStreamsPerSec.toFixed(1)} streams/s`);

@@ -71,8 +71,8 @@ export interface TargetReport {
 export interface ScenarioResult {
   scenario: string;
   control: boolean;
-  /** How the target was sampled: the injected Node agent, or /proc. */
-  probe: 'node' | 'proc';
+  /** How the target was sampled: the injected Node agent, pprof/expvar, or /proc. */
+  probe: 'node' | 'go' | 'proc';
   /** What this target is expected to do here: control scenarios expect clean from every target. */
   expect: Expectation;
   verdict: Verdict;
@@ -87,7 +87,10 @@ export interface ScenarioResult {
   endedEarly: number;
   errors: { total: number; byKind: Record<string, number>; examples: string[] };
   metrics: MetricJudgement[];
-  /** Handle types that grew from the baseline to the last sample, e.g. { TCPSocketWrap: 2400 }. */
+  /**
+   * What grew from the first to the last sample, by kind: Node handle types ({ TCPSocketWrap: 2400 }),
+   * Go goroutines by first frame ("goroutines in main.(*ResponseStreamer).sendEvent main.go:97": 600).
+   */
   handleGrowthByType: Record<string, number>;
   samples: SampleRow[];
   upstream: UpstreamDelta | null;
@@ -109,6 +112,9 @@ export interface SampleRow {
   /** /proc probe only. */
   fds?: number;
   threads?: number;
+  /** Go probe only. */
+  goroutines?: number;
+  heapAllocBytes?: number;
   liveWorkers?: number;
   processes: number;
 }

@@ -325,9 +325,15 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
     const judgement = judgeTarget(seriesOf(rows), specsFor(metricKeys(rows)));
     const handleGrowthByType: Record<string, number> = {};
     const first = firstSample ?? baseline!;
-    for (const type of new Set([...Object.keys(first.handlesByType), ...Object.keys(last.handlesByType)])) {
-      const growth = (last.handlesByType[type] ?? 0) - (first.handlesByType[type] ?? 0);
-      if (growth !== 0) handleGrowthByType[type] = growth;
+    const kinds = (sample: TargetSample): Record<string, number> => ({
+      ...sample.handlesByType,
+      ...Object.fromEntries(Object.entries(sample.goroutineGroups ?? {}).map(([frame, n]) => [`goroutines in ${frame}`, n])),
+    });
+    const before = kinds(first);
+    const after = kinds(last);
+    for (const kind of new Set([...Object.keys(before), ...Object.keys(after)])) {
+      const growth = (after[kind] ?? 0) - (before[kind] ?? 0);
+      if (growth !== 0) handleGrowthByType[kind] = growth;
     }
     return {
       scenario: scenario.name,
@@ -388,14 +394,25 @@ function unmistakableLeak(rows: SampleRow[]): boolean {
 
 function toRow(sample: TargetSample, x: number): SampleRow {
   const row: SampleRow = { x, atMs: sample.atMs, rssBytes: sample.rssBytes, processes: sample.processes.length };
-  for (const key of ['heapUsedBytes', 'externalBytes', 'arrayBuffersBytes', 'handles', 'fds', 'threads', 'liveWorkers'] as const) {
+  for (const key of ['heapUsedBytes', 'externalBytes', 'arrayBuffersBytes', 'handles', 'fds', 'threads', 'goroutines', 'heapAllocBytes', 'liveWorkers'] as const) {
     const value = sample[key];
     if (value !== undefined) row[key] = value;
   }
   return row;
 }
 
-const SERIES_KEYS = ['heapUsedBytes', 'externalBytes', 'arrayBuffersBytes', 'rssBytes', 'handles', 'liveWorkers', 'fds', 'threads'] as const;
+const SERIES_KEYS = [
+  'heapUsedBytes',
+  'externalBytes',
+  'arrayBuffersBytes',
+  'rssBytes',
+  'handles',
+  'liveWorkers',
+  'fds',
+  'threads',
+  'goroutines',
+  'heapAllocBytes',
+] as const;
 
 type SeriesKey = (typeof SERIES_KEYS)[number];
 
@@ -438,8 +455,9 @@ function summariseTarget(spec: TargetSpec, results: ScenarioResult[]): TargetRep
     return a > b || (a === b && worst.control && !r.control) ? r : worst;
   }, null);
   const metric = (key: string) => deciding?.metrics.find((m) => m.key === key) ?? null;
-  const heap = metric('heapUsedBytes');
-  const handles = metric('handles');
+  // Go targets have no V8 heap but HeapAlloc; /proc targets have no handles but file descriptors.
+  const heap = metric('heapUsedBytes') ?? metric('heapAllocBytes');
+  const handles = metric('handles') ?? metric('fds');
   const workers = metric('liveWorkers');
   const lastRow = deciding?.samples.at(-1);
   const expectationMet = results.length > 0 && results.every((r) => r.expectationMet);

@@ -10,13 +10,14 @@ import { request, Agent } from 'undici';
 import { TargetDiedError, TargetStartError } from '../core/errors.js';
 import { compiled } from '../core/paths.js';
 import type { ProbeHub } from '../probe/hub.js';
+import { isGoServer, sampleGo } from '../probe/go.js';
 import { sampleProcTree } from '../probe/proc.js';
 import { findFreePort, LOOPBACK_HOST, waitForPort } from './ports.js';
 import type { ManagedProcess, ProcessSupervisor } from './supervisor.js';
 
 export type Expectation = 'leak' | 'clean';
 /** How a target is sampled: the injected Node agent, /proc for any process, or 'auto' (node if an agent connects). */
-export type ProbeKind = 'node' | 'proc' | 'auto';
+export type ProbeKind = 'node' | 'go' | 'proc' | 'auto';
 
 export interface TargetSpec {
   name: string;
@@ -39,6 +40,21 @@ export interface TargetSpec {
 export const REFERENCE_MAIN = compiled('reference/main.js');
 
 export const DEFAULT_STREAM_PATH = '/chat/stream/{id}';
+
+/** The seed's Go streamers (built by targets/go-build.ts), checked through pprof and expvar. */
+export function builtinGoTarget(which: 'old' | 'new', binary: string): TargetSpec {
+  return {
+    name: `go-${which}`,
+    origin: 'builtin',
+    expect: which === 'old' ? 'leak' : 'clean',
+    probe: 'go',
+    command: binary,
+    args: ['-variant', which],
+    shell: false,
+    pathTemplate: DEFAULT_STREAM_PATH,
+    workersGauge: false,
+  };
+}
 
 export function builtinTarget(which: 'old' | 'new'): TargetSpec {
   return {
@@ -69,6 +85,10 @@ export interface TargetSample {
   handlesByType: Record<string, number>;
   fds?: number;
   threads?: number;
+  goroutines?: number;
+  heapAllocBytes?: number;
+  /** Go: goroutines by their first frame in the program. */
+  goroutineGroups?: Record<string, number>;
   /** The reference streamers' live-workers gauge; absent for targets without one. */
   liveWorkers?: number;
   processes: Array<{ pid: number; rssBytes: number; heapUsedBytes?: number; handles?: number }>;
@@ -102,7 +122,7 @@ export class RunningTarget {
     private readonly hub: ProbeHub,
     readonly label: string,
     /** The probe actually used ('auto' resolved). */
-    readonly probe: 'node' | 'proc',
+    readonly probe: 'node' | 'go' | 'proc',
   ) {
     this.died = process.exited.then((exit) => {
       if (this.stopping) return new Promise<never>(() => {});
@@ -118,11 +138,28 @@ export class RunningTarget {
   }
 
   async sample(): Promise<TargetSample> {
-    const sample = this.probe === 'node' ? await this.sampleNode() : await this.sampleProc();
+    const sample =
+      this.probe === 'node' ? await this.sampleNode() : this.probe === 'go' ? await this.sampleGo() : await this.sampleProc();
     if (this.spec.workersGauge) {
       const vars = await this.debugVars();
       if (typeof vars?.liveWorkers === 'number') sample.liveWorkers = vars.liveWorkers;
     }
+    return sample;
+  }
+
+  private async sampleGo(): Promise<TargetSample> {
+    const go = await sampleGo(this.origin, this.debugAgent);
+    const tree = await sampleProcTree(this.process.pid);
+    const sample: TargetSample = {
+      atMs: Date.now() - this.startedAt,
+      rssBytes: tree.rssBytes,
+      goroutines: go.goroutines,
+      heapAllocBytes: go.heapAllocBytes,
+      goroutineGroups: go.goroutineGroups,
+      handlesByType: {},
+      processes: tree.pids.map((pid) => ({ pid, rssBytes: 0 })),
+    };
+    if (go.liveWorkers !== undefined) sample.liveWorkers = go.liveWorkers;
     return sample;
   }
 
@@ -246,8 +283,8 @@ export async function startTarget(spec: TargetSpec, ctx: StartContext): Promise<
     return fail(`did not accept connections on ${LOOPBACK_HOST}:${port} within ${ctx.startTimeoutMs} ms (is it reading PORT from the environment?)`);
   }
 
-  let probe: 'node' | 'proc' = spec.probe === 'proc' ? 'proc' : 'node';
-  if (spec.probe !== 'proc') {
+  let probe: 'node' | 'go' | 'proc' = spec.probe === 'proc' || spec.probe === 'go' ? spec.probe : 'node';
+  if (spec.probe === 'node' || spec.probe === 'auto') {
     // A Node server's agent says hello before the server's own code runs, so by the time the port
     // listens it is there; 'auto' waits only briefly before falling back to /proc.
     const agentTimeoutMs = spec.probe === 'node' ? Math.max(1000, Math.min(ctx.startTimeoutMs, 10_000)) : AUTO_DETECT_MS;
@@ -257,6 +294,12 @@ export async function startTarget(spec: TargetSpec, ctx: StartContext): Promise<
       }
       probe = 'proc';
     }
+  }
+  if (spec.probe === 'auto' && probe === 'proc' && (await isGoServer(`http://${LOOPBACK_HOST}:${port}`, goDetectAgent))) {
+    probe = 'go';
+  }
+  if (spec.probe === 'go' && !(await isGoServer(`http://${LOOPBACK_HOST}:${port}`, goDetectAgent))) {
+    return fail('was named a Go target (--probe go) but does not serve /debug/pprof/ (import _ "net/http/pprof")');
   }
 
   const running = new RunningTarget(spec, child, port, ctx.hub, label, probe);
@@ -273,6 +316,9 @@ export async function startTarget(spec: TargetSpec, ctx: StartContext): Promise<
  * failure with a clear message, not thousands of counted errors.
  */
 const PREFLIGHT_TIMEOUT_MS = 5000;
+
+/** Short-lived connections for the one /debug/pprof/ look that tells a Go server. */
+const goDetectAgent = new Agent({ keepAliveTimeout: 10, connections: 1 });
 
 /** How long 'auto' waits for a Node agent after the port listens before using /proc. */
 const AUTO_DETECT_MS = 500;

@@ -26,6 +26,15 @@ describe('buildTargets', () => {
     ]);
   });
 
+  it('--builtin go adds the Go pair (and only it, without --builtin node)', () => {
+    const targets = buildTargets({ builtin: ['go'] }, '/cache/streamer');
+    expect(targets.map((t) => [t.name, t.expect, t.probe, t.command, t.args.join(' ')])).toEqual([
+      ['go-old', 'leak', 'go', '/cache/streamer', '-variant old'],
+      ['go-new', 'clean', 'go', '/cache/streamer', '-variant new'],
+    ]);
+    expect(buildTargets({ builtin: ['node', 'go'] }, '/x').map((t) => t.name)).toEqual(['old', 'new', 'go-old', 'go-new']);
+  });
+
   it('applies --expect and --probe by name', () => {
     const [api] = buildTargets({ target: ['api=node s.js'], expect: ['api=leak'], probe: ['api=proc'] });
     expect(api).toMatchObject({ expect: 'leak', probe: 'proc' });
@@ -39,9 +48,8 @@ describe('buildTargets', () => {
     [{ target: ['api='] }, /the command is empty/],
     [{ target: ['x=a', 'x=b'] }, /two targets have that name/],
     [{ target: ['old=node s.js'], builtin: ['node'] }, /two targets have that name/],
-    [{ builtin: ['go'] }, /--builtin go: the Go reference pair is not part of this version yet/],
-    [{ builtin: ['rust'] }, /--builtin "rust": choose node/],
-    [{ probe: ['new=go'] }, /expected node, proc or auto \(the Go probe/],
+    [{ builtin: ['rust'] }, /--builtin "rust": choose node or go/],
+    [{ probe: ['new=python'] }, /expected node, go, proc or auto/],
     [{ path: 'http://example.com/chat/{id}' }, /not a URL: load only goes to the target on 127\.0\.0\.1/],
   ])('refuses %j with one clear line', (flags, message) => {
     expect(() => buildTargets(flags)).toThrow(UsageError);

@@ -3,7 +3,7 @@
  * `--probe`, `--path`, `--builtin`, `--self-check`. Pure; every mistake is a UsageError naming the flag.
  */
 import { UsageError } from '../core/errors.js';
-import { builtinTarget, DEFAULT_STREAM_PATH, type Expectation, type ProbeKind, type TargetSpec } from './target.js';
+import { builtinGoTarget, builtinTarget, DEFAULT_STREAM_PATH, type Expectation, type ProbeKind, type TargetSpec } from './target.js';
 
 export interface TargetFlags {
   target?: string[];
@@ -41,7 +41,13 @@ export function validatePathTemplate(path: string): string {
   return path;
 }
 
-export function buildTargets(flags: TargetFlags): TargetSpec[] {
+/** Does this command line ask for the Go reference pair (which must be built first)? */
+export function wantsGoPair(flags: TargetFlags): boolean {
+  return (flags.builtin ?? []).includes('go');
+}
+
+/** `goBinary`: the built Go reference streamer, required when wantsGoPair(flags). */
+export function buildTargets(flags: TargetFlags, goBinary?: string): TargetSpec[] {
   const path = flags.path === undefined ? DEFAULT_STREAM_PATH : validatePathTemplate(flags.path);
   const targets: TargetSpec[] = [];
   const add = (spec: TargetSpec) => {
@@ -53,16 +59,20 @@ export function buildTargets(flags: TargetFlags): TargetSpec[] {
 
   const builtins = new Set<string>();
   for (const value of flags.builtin ?? []) {
-    if (value === 'node') builtins.add('node');
-    else if (value === 'go') {
-      throw new UsageError('--builtin go: the Go reference pair is not part of this version yet; use --builtin node');
-    } else throw new UsageError(`--builtin ${JSON.stringify(value)}: choose node`);
+    if (value !== 'node' && value !== 'go') throw new UsageError(`--builtin ${JSON.stringify(value)}: choose node or go`);
+    builtins.add(value);
   }
   const userTargets = flags.target ?? [];
   if (flags.selfCheck) add({ ...builtinTarget('old'), name: 'self-check' });
-  if (userTargets.length === 0 || builtins.has('node')) {
+  // No targets and no --builtin: the Node pair, the default run. Otherwise exactly what was asked for.
+  if (builtins.has('node') || (userTargets.length === 0 && builtins.size === 0)) {
     add(builtinTarget('old'));
     add(builtinTarget('new'));
+  }
+  if (builtins.has('go')) {
+    if (!goBinary) throw new Error('buildTargets: --builtin go needs the built Go binary');
+    add(builtinGoTarget('old', goBinary));
+    add(builtinGoTarget('new', goBinary));
   }
   for (const value of userTargets) {
     const [name, command] = splitPair('--target', value);
@@ -92,8 +102,8 @@ export function buildTargets(flags: TargetFlags): TargetSpec[] {
   }
   for (const value of flags.probe ?? []) {
     const [name, probe] = splitPair('--probe', value);
-    if (probe !== 'node' && probe !== 'proc' && probe !== 'auto') {
-      throw new UsageError(`--probe ${name}=${probe}: expected node, proc or auto${probe === 'go' ? ' (the Go probe is not part of this version yet)' : ''}`);
+    if (probe !== 'node' && probe !== 'go' && probe !== 'proc' && probe !== 'auto') {
+      throw new UsageError(`--probe ${name}=${probe}: expected node, go, proc or auto`);
     }
     const target = targets.find((t) => t.name === name);
     if (!target) throw new UsageError(`--probe ${name}=${probe}: no target named ${name} (targets: ${known()})`);

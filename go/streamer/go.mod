@@ -1,0 +1,3 @@
+module streamer-leakcheck/reference
+
+go 1.19

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { parseGoroutineProfile } from './go.js';
+
+// Recorded from the reference Go streamer (old) after 3 disconnects, trimmed to three groups.
+const PROFILE = [
+  'goroutine profile: total 9',
+  '3 @ 0x43b316 0x4070fc 0x406d58 0x6c8f0e 0x6c98c5 0x46cd01',
+  '#\t0x6c8f0d\tmain.(*ResponseStreamer).sendEvent+0x4d\t/src/go/streamer/main.go:97',
+  '#\t0x6c98c4\tmain.(*ResponseStreamer).Stream+0x7a4\t/src/go/streamer/main.go:161',
+  '',
+  '3 @ 0x43b316 0x433d37 0x4677a5 0x4d3c32',
+  '#\t0x4677a4\tinternal/poll.runtime_pollWait+0x84\t/usr/lib/go-1.19/src/runtime/netpoll.go:305',
+  '#\t0x4d3c31\tinternal/poll.(*pollDesc).wait+0x31\t/usr/lib/go-1.19/src/internal/poll/fd_poll_runtime.go:84',
+  '#\t0x60f8a4\tnet/http.(*persistConn).readLoop+0x104\t/usr/lib/go-1.19/src/net/http/transport.go:2070',
+  '',
+  '1 @ 0x43b316 0x46a4b3',
+  '#\t0x46a4b2\truntime.goexit+0x1\t/usr/lib/go-1.19/src/runtime/asm_amd64.s:1594',
+  '',
+].join('\n');
+
+describe('parseGoroutineProfile', () => {
+  it('reads the total and groups goroutines by their first frame in the program', () => {
+    const profile = parseGoroutineProfile(PROFILE);
+    expect(profile.total).toBe(9);
+    expect(profile.groups['main.(*ResponseStreamer).sendEvent main.go:97']).toBe(3);
+    // No frame of the program: the first frame names it.
+    expect(profile.groups['internal/poll.runtime_pollWait netpoll.go:305']).toBe(3);
+    expect(Object.values(profile.groups).reduce((a, b) => a + b, 0)).toBe(7);
+  });
+
+  it('refuses text that is not a goroutine profile', () => {
+    expect(() => parseGoroutineProfile('<html>404</html>')).toThrow(/not a goroutine profile/);
+  });
+});
