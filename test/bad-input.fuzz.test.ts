@@ -148,7 +148,7 @@ describe('bad command lines (generated)', () => {
   const numeric = ['--seed', '--upstream-tokens', '--upstream-interval-ms', '--start-timeout', '--settle-ms'];
   const badNumbers = ['-1', 'abc', '1.5', '1e99', '', '0x10', '99999999999'];
   const pairs = ['--expect', '--probe'];
-  const badPairs = ['nobody=leak', 'old', '=clean', 'old=sometimes', 'a b=x', 'new=go'];
+  const badPairs = ['nobody=leak', 'old', '=clean', 'old=sometimes', 'a b=x', 'new=python'];
   const badTargets = ['old', '=node s.js', 'a b=node s.js', 'x=', 'x=  ', 'old=node s.js --builtin'];
 
   it('exits 2 with one line for every bad option value, writing nothing', async () => {

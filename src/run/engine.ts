@@ -307,7 +307,8 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
 
     let stoppedEarlyAfter: number | null = null;
     let last: TargetSample = baseline!;
-    for (let cycle = 1; cycle <= scenario.cycles && !decidedInWarmUp; cycle++) {
+    let extendedBy = 0;
+    for (let cycle = 1; cycle <= scenario.cycles + extendedBy && !decidedInWarmUp; cycle++) {
       phase('cycle', cycle);
       count(await batch(`cycle-${cycle}`, scenario.clients));
       last = await settleAndSample();
@@ -315,6 +316,10 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
       if (cycle >= EARLY_STOP_MIN_CYCLES && cycle < scenario.cycles && unmistakableLeak(rows)) {
         stoppedEarlyAfter = cycle;
         break;
+      }
+      // "Inconclusive" asks for more data: give it, once, as many cycles again as the scenario has.
+      if (cycle === scenario.cycles && extendedBy === 0 && verdictOf(rows) === 'inconclusive') {
+        extendedBy = Math.max(EXTRA_CYCLES_MIN, Math.round(scenario.cycles * EXTRA_CYCLES_SHARE));
       }
     }
     steadyController.abort();
@@ -342,7 +347,9 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
       expect,
       verdict: judgement.verdict,
       expectationMet: meetsExpectation(judgement.verdict, expect),
-      reason: decidedInWarmUp
+      reason: extendedBy > 0
+        ? `${judgement.reason}; ${rows.length - 1} cycles: extended by ${extendedBy} after an inconclusive first ${scenario.cycles}`
+        : decidedInWarmUp
         ? `${judgement.reason}; decided during warm-up: the leak was unmistakable after ${rows.length - 1} chunks`
         : stoppedEarlyAfter === null
           ? judgement.reason
@@ -377,6 +384,19 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
  */
 export const EARLY_STOP_MIN_CYCLES = 2;
 export const EARLY_STOP_THRESHOLD_MULTIPLE = 10;
+
+/**
+ * An inconclusive verdict after the scenario's cycles earns this many more (a share of the planned
+ * cycles, at least EXTRA_CYCLES_MIN). Measured on the reference `new`: its heap swings ±400 KB in some
+ * early cycles (V8 code and bytecode settling), which leaves ~1 run in 20 inconclusive on a busy machine;
+ * more points bring the slope back under the threshold.
+ */
+export const EXTRA_CYCLES_SHARE = 1;
+export const EXTRA_CYCLES_MIN = 2;
+
+function verdictOf(rows: SampleRow[]): Verdict {
+  return judgeTarget(seriesOf(rows), specsFor(metricKeys(rows))).verdict;
+}
 
 function unmistakableLeak(rows: SampleRow[]): boolean {
   const specs = specsFor(metricKeys(rows));
