@@ -63,6 +63,10 @@ describe('streamer-leakcheck run', () => {
     expect(await readFile(path.join(out, folder!, 'report.json'), 'utf8')).toBe(await readFile(jsonFile, 'utf8'));
     expect(await readFile(path.join(out, folder!, 'report.md'), 'utf8')).toMatch(/### streamer-leakcheck: ✅ pass/);
 
+    // The checker checked itself: nothing of its own left open, memory within reason.
+    expect(report.harness.leftOpen).toEqual([]);
+    expect(report.harness.rssPeakBytes).toBeLessThan(500 * 1024 * 1024);
+
     // Nothing the run started is still running.
     expect(await processesMentioning(out)).toEqual([]);
   }, 150_000);
