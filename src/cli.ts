@@ -3,6 +3,9 @@
  * This is the only place that turns a LeakcheckError into an exit code and text for a person.
  */
 import { randomInt } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, LeakcheckError, UsageError } from './core/errors.js';
 import { loadScenarios, resolveScenarioArg } from './load/scenario.js';
@@ -53,6 +56,7 @@ interface RunFlags extends TargetFlags {
   settleMs: number;
   color: boolean;
   progress: boolean;
+  snapshots: boolean;
 }
 
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
@@ -89,6 +93,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         .argParser(integer('--settle-ms', 0, 60_000))
         .default(DEFAULT_SETTLE_MS),
     )
+    .option('--no-snapshots', 'take no heap snapshots of Node targets (no "what leaked" under leak verdicts)')
     .option('--no-color', 'plain output even on a terminal (NO_COLOR is respected too)')
     .option('--no-progress', 'no live progress line')
     .addHelpText(
@@ -166,6 +171,15 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  // Heap snapshots hold whatever the servers held: a 0700 folder, beside the reports so the report
+  // folder can take it with a rename; a temporary one (deleted after) when no report is written.
+  let snapshotDir: string | null = null;
+  if (flags.snapshots) {
+    const parent = flags.report ? path.resolve(flags.out) : os.tmpdir();
+    await mkdir(parent, { recursive: true });
+    snapshotDir = await mkdtemp(path.join(parent, '.snapshots-'));
+  }
+
   const progressMode = !flags.progress ? 'off' : io.stderr.isTTY ? 'live' : 'lines';
   const progress = createProgress(io.stderr, progressMode);
   let report: LeakcheckReport;
@@ -177,9 +191,13 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
       upstream: { tokens: flags.upstreamTokens, intervalMs: flags.upstreamIntervalMs },
       startTimeoutMs: flags.startTimeout,
       settleMs: flags.settleMs,
+      snapshotDir,
       signal: controller.signal,
       onEvent: (event) => progress.onEvent(event),
     });
+  } catch (error) {
+    if (snapshotDir) await rm(snapshotDir, { recursive: true, force: true });
+    throw error;
   } finally {
     progress.close();
     process.off('SIGINT', onSignal);
@@ -187,7 +205,11 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   }
 
   io.stdout.write(renderTerminal(report, { color: useColour(io, flags.color) }));
-  const written = await writeReport(report, { outDir: flags.report ? flags.out : null, jsonFile: flags.json ?? null });
+  const written = await writeReport(report, {
+    outDir: flags.report ? flags.out : null,
+    jsonFile: flags.json ?? null,
+    snapshotDir,
+  }).finally(() => (snapshotDir ? rm(snapshotDir, { recursive: true, force: true }) : undefined));
   if (written.folder) io.stdout.write(`report: ${written.folder}\n`);
   if (!report.ok && report.complete) io.stdout.write(`rerun with --seed ${report.seed} to repeat the same client script\n`);
   return exitCodeOf(report);

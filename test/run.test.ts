@@ -47,6 +47,16 @@ describe('streamer-leakcheck run', () => {
     expect(mixed.upstream?.summary).toMatch(/never reached the upstream/);
     expect(fixed.scenarios.find((s) => s.scenario === 'mixed')!.upstream?.summary).toMatch(/reached the upstream/);
 
+    // What leaked (heap snapshots): one Channel per disconnect, held through the manager's map.
+    const leaked = mixed.attribution!;
+    expect(leaked).not.toBeNull();
+    const channel = leaked.retained.find((g) => g.group === 'Channel');
+    expect(channel?.countPerDisconnect).toBeGreaterThan(0.95);
+    expect(channel?.countPerDisconnect).toBeLessThan(1.05);
+    const paths = leaked.retained.flatMap((g) => (g.retainerPath ? [g.retainerPath.join(' ')] : []));
+    expect(paths.some((p) => /ChatManager streams → Map/.test(p))).toBe(true);
+    expect(fixed.scenarios.find((s) => s.scenario === 'mixed')!.attribution).toBeNull();
+
     // The control arm inside the mix: some clients stayed to the end and got `event: done`.
     expect(mixed.completed).toBeGreaterThan(0);
 
@@ -62,6 +72,14 @@ describe('streamer-leakcheck run', () => {
     expect(tree).toContain(path.join(folder!, 'report.md'));
     expect(await readFile(path.join(out, folder!, 'report.json'), 'utf8')).toBe(await readFile(jsonFile, 'utf8'));
     expect(await readFile(path.join(out, folder!, 'report.md'), 'utf8')).toMatch(/### streamer-leakcheck: ✅ pass/);
+    // Only the snapshots the report refers to are kept, owner-only; no staging folder is left behind.
+    const { stat, readdir } = await import('node:fs/promises');
+    const snapshots = await readdir(path.join(out, folder!, 'snapshots'));
+    expect(snapshots.sort()).toEqual([...leaked.snapshots].sort());
+    for (const file of snapshots) {
+      expect((await stat(path.join(out, folder!, 'snapshots', file))).mode & 0o777).toBe(0o600);
+    }
+    expect((await readdir(out)).filter((entry) => entry.startsWith('.'))).toEqual([]);
 
     // The checker checked itself: nothing of its own left open, memory within reason.
     expect(report.harness.leftOpen).toEqual([]);

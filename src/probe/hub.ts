@@ -16,6 +16,7 @@ import {
   type NodeProcessSample,
   type SampleRequest,
   type SettleOptions,
+  type SnapshotWritten,
   DEFAULT_SETTLE,
   PRIMER_SETTLE,
 } from './protocol.js';
@@ -25,6 +26,8 @@ export const AGENT_PATH = compiled('probe/agent.cjs');
 
 /** How long one agent may take for one settled sample before it is treated as gone. */
 const SAMPLE_TIMEOUT_MS = 30_000;
+/** Writing a snapshot of a large heap takes long (measured: ~1 s per 20 MB); bounded all the same. */
+const SNAPSHOT_TIMEOUT_MS = 180_000;
 
 export interface AgentInfo {
   label: string;
@@ -55,22 +58,34 @@ class AgentConnection {
     if (initialData) this.take(initialData);
   }
 
-  sample(settle: SettleOptions): Promise<NodeProcessSample> {
+  async sample(settle: SettleOptions): Promise<NodeProcessSample> {
+    const request: Omit<SampleRequest, 'id'> = { cmd: 'sample', ...settle };
+    const reply = await this.ask(request, SAMPLE_TIMEOUT_MS);
+    if (!('sample' in reply)) throw new Error(`agent ${this.info.pid} answered a sample request with something else`);
+    return reply.sample;
+  }
+
+  async snapshot(path: string): Promise<SnapshotWritten> {
+    const reply = await this.ask({ cmd: 'snapshot', path }, SNAPSHOT_TIMEOUT_MS);
+    if (!('snapshot' in reply)) throw new Error(`agent ${this.info.pid} answered a snapshot request with something else`);
+    return reply.snapshot;
+  }
+
+  private ask(request: Record<string, unknown>, timeoutMs: number): Promise<Extract<AgentReply, { ok: true }>> {
     if (this.closed) return Promise.reject(new Error(`agent ${this.info.pid} is gone`));
     const id = this.nextId++;
-    const request: SampleRequest = { id, cmd: 'sample', ...settle };
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new Error(`agent ${this.info.pid} did not answer within ${SAMPLE_TIMEOUT_MS} ms`));
-      }, SAMPLE_TIMEOUT_MS);
+        reject(new Error(`agent ${this.info.pid} did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.pending.set(id, (reply) => {
         clearTimeout(timer);
         if (reply instanceof Error) reject(reply);
-        else if (reply.ok) resolve(reply.sample);
+        else if (reply.ok) resolve(reply);
         else reject(new Error(`agent ${this.info.pid}: ${reply.error}`));
       });
-      this.socket.write(JSON.stringify(request) + '\n');
+      this.socket.write(JSON.stringify({ id, ...request }) + '\n');
     });
   }
 
@@ -179,6 +194,16 @@ export class ProbeHub {
       }
     }
     return samples;
+  }
+
+  /** A heap snapshot of every Node process under `label`, written as `<dir>/<name>-<pid>.heapsnapshot`. */
+  async snapshot(label: string, dir: string, name: string): Promise<SnapshotWritten[]> {
+    const written: SnapshotWritten[] = [];
+    for (const agent of this.agents) {
+      if (agent.info.label !== label || agent.closed) continue;
+      written.push(await agent.snapshot(path.join(dir, `${name}-${agent.info.pid}.heapsnapshot`)));
+    }
+    return written;
   }
 
   /** Forget (and disconnect) every agent under `label`, e.g. after its target stopped. */

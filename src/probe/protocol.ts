@@ -69,6 +69,15 @@ export interface NodeProcessSample {
   sampleMs: number;
 }
 
+/** A heap snapshot written by the agent (v8.writeHeapSnapshot), owner-only. */
+export interface SnapshotWritten {
+  pid: number;
+  path: string;
+  ms: number;
+  bytes: number;
+}
+
 export type AgentReply =
   | { id: number; ok: true; sample: NodeProcessSample }
+  | { id: number; ok: true; snapshot: SnapshotWritten }
   | { id: number; ok: false; error: string };

@@ -51,3 +51,18 @@ export function errorsText(errors: ScenarioResult['errors']): string {
 export function durationText(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
+
+/** "What leaked" lines for a scenario's attribution, shared by the terminal and Markdown reports. */
+export function attributionLines(result: ScenarioResult): { title: string; groups: string[]; paths: string[] } | null {
+  const a = result.attribution;
+  if (!a || a.retained.length === 0) return null;
+  return {
+    title: `what leaked, per disconnect (heap snapshots of pid ${a.pid}, ${a.snapshots.join(', ')})`,
+    groups: a.retained.map(
+      (g) => `${signedCount(g.countPerDisconnect)} ${g.group} (${signedBytes(g.bytesPerDisconnect)}; ${g.count} in all)`,
+    ),
+    paths: a.retained
+      .filter((g) => g.retainerPath)
+      .map((g) => `${g.group} held by: ${g.retainerPath!.join(' ')}`),
+  };
+}

@@ -3,7 +3,7 @@
  * h3, as GitHub's step summary renders them), the per-scenario detail folded in <details>.
  */
 import type { LeakcheckReport } from './types.js';
-import { durationText, errorsText, handleGrowthText, heapCell, metricCell, verdictWord } from './figures.js';
+import { attributionLines, durationText, errorsText, handleGrowthText, heapCell, metricCell, verdictWord } from './figures.js';
 
 export function renderMarkdown(report: LeakcheckReport): string {
   const out: string[] = [];
@@ -55,7 +55,13 @@ export function renderMarkdown(report: LeakcheckReport): string {
     for (const t of report.targets) {
       const r = t.scenarios.find((s) => s.scenario === info.name);
       if (!r) continue;
-      out.push(`- **${cell(t.name)}**: ${cell(r.reason)}; handle growth: ${handleGrowthText(r.handleGrowthByType)}`);
+      out.push(`- **${cell(t.name)}**: ${cell(r.reason)}; grew: ${handleGrowthText(r.handleGrowthByType)}`);
+      const leaked = attributionLines(r);
+      if (leaked) {
+        out.push(`  - ${cell(leaked.title)}:`);
+        for (const group of leaked.groups) out.push(`    - ${cell(group)}`);
+        for (const held of leaked.paths) out.push(`    - \`${held.replaceAll('`', "'")}\``);
+      }
     }
     out.push('');
   }

@@ -6,6 +6,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import type { ScenarioResult, LeakcheckReport, TargetReport } from './types.js';
 import { renderTable } from './table.js';
 import {
+  attributionLines,
   durationText,
   errorsText,
   handleGrowthText,
@@ -102,6 +103,12 @@ function targetNotes(c: ChalkInstance, target: TargetReport): string[] {
     }
     if (result.errors.examples.length > 0) notes.push(`first error: ${result.errors.examples[0]}`);
     for (const note of notes) lines.push(c.dim(`  ${result.scenario}: ${note}`));
+    const leaked = attributionLines(result);
+    if (leaked) {
+      lines.push(`  ${result.scenario}: ${leaked.title}:`);
+      for (const group of leaked.groups.slice(0, 6)) lines.push(`    ${group}`);
+      for (const held of leaked.paths) lines.push(c.dim(`    ${held}`));
+    }
   }
   return lines;
 }

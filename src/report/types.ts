@@ -5,6 +5,7 @@
  */
 import type { MetricJudgement, Verdict } from '../analysis/index.js';
 import type { UpstreamCounters } from '../analysis/upstream.js';
+import type { RetainedGroup } from '../analysis/attribution.js';
 import type { Expectation } from '../targets/target.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -73,6 +74,8 @@ export interface ScenarioResult {
   control: boolean;
   /** How the target was sampled: the injected Node agent, pprof/expvar, or /proc. */
   probe: 'node' | 'go' | 'proc';
+  /** Node leak verdicts: what the heap snapshots say leaked, and what holds it. */
+  attribution: Attribution | null;
   /** What this target is expected to do here: control scenarios expect clean from every target. */
   expect: Expectation;
   verdict: Verdict;
@@ -131,4 +134,16 @@ export interface SteadyLoadFigures {
   completedStreams: number;
   errors: number;
   throughputStreamsPerSec: number;
+}
+
+/** What two heap snapshots of a leaking Node target say: objects added per disconnect, and what holds them. */
+export interface Attribution {
+  /** The process whose heap grew most (a target may have several Node processes). */
+  pid: number;
+  /** Snapshot file names, in the report folder's snapshots/ (owner-only: they hold what the server held). */
+  snapshots: string[];
+  /** Time the target spent writing its two snapshots, and the harness reading and diffing them. */
+  snapshotMs: number;
+  analysisMs: number;
+  retained: RetainedGroup[];
 }

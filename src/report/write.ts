@@ -16,7 +16,7 @@ export interface WrittenReport {
 
 export async function writeReport(
   report: LeakcheckReport,
-  options: { outDir: string | null; jsonFile: string | null },
+  options: { outDir: string | null; jsonFile: string | null; snapshotDir?: string | null },
 ): Promise<WrittenReport> {
   const json = JSON.stringify(report, null, 2) + '\n';
   const files: string[] = [];
@@ -29,6 +29,10 @@ export async function writeReport(
     try {
       await writeFile(path.join(staging, 'report.json'), json);
       await writeFile(path.join(staging, 'report.md'), renderMarkdown(report));
+      if (options.snapshotDir && existsSync(options.snapshotDir)) {
+        // Same filesystem (the CLI puts the snapshot folder under --out), so this is a rename, not a copy.
+        await rename(options.snapshotDir, path.join(staging, 'snapshots'));
+      }
       await rename(staging, folder);
     } catch (error) {
       await rm(staging, { recursive: true, force: true });

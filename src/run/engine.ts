@@ -7,6 +7,8 @@
  * the other targets still run, and the report is marked incomplete. Only an interruption ends the run
  * early, and then too the report so far is returned.
  */
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { judgeTarget, meetsExpectation, specsFor, type SeriesPoint, type Verdict } from '../analysis/index.js';
 import { describeUpstream } from '../analysis/upstream.js';
 import { InterruptedError, LeakcheckError } from '../core/errors.js';
@@ -16,6 +18,8 @@ import { createRng, deriveSeed, planBehaviours } from '../load/plan.js';
 import type { Scenario } from '../load/scenario.js';
 import { runSteadyLoad } from '../load/steady.js';
 import { ProbeHub } from '../probe/hub.js';
+import type { SnapshotWritten } from '../probe/protocol.js';
+import { attribute } from './attribution.js';
 import type {
   LeakcheckReport,
   RunProblem,
@@ -37,6 +41,11 @@ export interface RunOptions {
   startTimeoutMs: number;
   /** Pause after each batch before sampling, so closes and cancellations in flight can finish. */
   settleMs: number;
+  /**
+   * A 0700 folder for heap snapshots of Node targets (start and end of each scenario), diffed into
+   * "what leaked" under leak verdicts; null for no snapshots.
+   */
+  snapshotDir?: string | null;
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
 }
@@ -251,7 +260,9 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
     // gets the whole warm-up, which is then dropped.
     const totals = { disconnects: 0, completed: 0, endedEarly: 0, loadMs: 0 };
     const errors = { total: 0, byKind: {} as Record<string, number>, examples: [] as string[] };
+    let disconnectsSinceStart = 0;
     const count = (outcome: BatchOutcome) => {
+      disconnectsSinceStart += outcome.disconnects;
       totals.disconnects += outcome.disconnects;
       totals.completed += outcome.completed;
       totals.endedEarly += outcome.endedEarly;
@@ -266,8 +277,14 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
     let rows: SampleRow[] = [];
     let decidedInWarmUp = false;
     let firstSample: TargetSample | null = null;
+    const snapshotting = Boolean(ctx.snapshotDir) && target.probe === 'node';
+    const snapshot = (name: string) =>
+      guarded(ctx.hub.snapshot(target.label, ctx.snapshotDir!, `${spec.name}-${scenario.name}-${name}`));
+    let startSnapshots: SnapshotWritten[] = [];
     if (scenario.warmupClients > 0) {
       const beforeWarmUp = await guarded(target.sample());
+      // After the first sample, never before one: a snapshot's deeper collection makes samples read low.
+      if (snapshotting) startSnapshots = await snapshot('start');
       const warmupRows: SampleRow[] = [toRow(beforeWarmUp, 0)];
       const chunk = Math.max(1, Math.min(scenario.clients, scenario.warmupClients));
       for (let done = 0, part = 1; done < scenario.warmupClients; done += chunk, part++) {
@@ -292,6 +309,7 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
       baseline = await settleAndSample();
       upstreamBefore = await ctx.upstreamServer.stats();
       rows = [toRow(baseline, 0)];
+      if (snapshotting && startSnapshots.length === 0) startSnapshots = await snapshot('start');
     }
     if (scenario.steadyLoad && !decidedInWarmUp) {
       steady = runSteadyLoad(endpoint, { connections: scenario.steadyLoad.connections, signal: steadyController.signal })
@@ -325,6 +343,7 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
     steadyController.abort();
     const steadyFigures = await steady;
     const upstreamAfter = await ctx.upstreamServer.stats();
+    const endSnapshots = snapshotting ? await snapshot('end') : [];
 
     const expect = scenario.control ? 'clean' : spec.expect;
     const judgement = judgeTarget(seriesOf(rows), specsFor(metricKeys(rows)));
@@ -340,10 +359,19 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
       const growth = (after[kind] ?? 0) - (before[kind] ?? 0);
       if (growth !== 0) handleGrowthByType[kind] = growth;
     }
+    const attribution =
+      judgement.verdict === 'leak' && startSnapshots.length > 0 && endSnapshots.length > 0
+        ? await attribute(startSnapshots, endSnapshots, disconnectsSinceStart)
+        : null;
+    // Keep only the snapshots the report refers to: the others hold server memory for no reader.
+    for (const written of [...startSnapshots, ...endSnapshots]) {
+      if (!attribution?.snapshots.includes(path.basename(written.path))) await rm(written.path, { force: true });
+    }
     return {
       scenario: scenario.name,
       control: scenario.control,
       probe: target.probe,
+      attribution,
       expect,
       verdict: judgement.verdict,
       expectationMet: meetsExpectation(judgement.verdict, expect),

@@ -1,0 +1,40 @@
+/**
+ * Attribution for Node targets: two heap snapshots (the start and the end of a scenario) read and
+ * diffed by group, and for the top named groups the shortest retainer path from the GC roots.
+ */
+import path from 'node:path';
+import { diffGroups, isNamedGroup, type RetainedGroup } from '../analysis/attribution.js';
+import type { Attribution } from '../report/types.js';
+import { readHeapSnapshot } from '../probe/heap-snapshot.js';
+import type { SnapshotWritten } from '../probe/protocol.js';
+
+/** Retainer paths are looked up for this many groups (each is a walk of the whole end snapshot). */
+const RETAINER_PATHS = 3;
+
+export async function attribute(start: SnapshotWritten[], end: SnapshotWritten[], disconnects: number): Promise<Attribution | null> {
+  const started = Date.now();
+  let best: { pid: number; grown: number; retained: RetainedGroup[]; after: Awaited<ReturnType<typeof readHeapSnapshot>> } | null = null;
+  for (const last of end) {
+    const first = start.find((s) => s.pid === last.pid);
+    if (!first) continue;
+    const before = await readHeapSnapshot(first.path);
+    const after = await readHeapSnapshot(last.path);
+    const retained = diffGroups(before.groups, after.groups, disconnects);
+    const grown = retained.reduce((sum, g) => sum + g.bytes, 0);
+    if (!best || grown > best.grown) best = { pid: last.pid, grown, retained, after };
+  }
+  if (!best) return null;
+  const named = best.retained.filter((g) => isNamedGroup(g.group));
+  for (const group of (named.length > 0 ? named : best.retained).slice(0, RETAINER_PATHS)) {
+    const steps = best.after.retainerPath(group.group);
+    if (steps) group.retainerPath = steps;
+  }
+  const pid = best.pid;
+  return {
+    pid,
+    snapshots: [...start, ...end].filter((s) => s.pid === pid).map((s) => path.basename(s.path)),
+    snapshotMs: [...start, ...end].filter((s) => s.pid === pid).reduce((ms, s) => ms + s.ms, 0),
+    analysisMs: Date.now() - started,
+    retained: best.retained,
+  };
+}
