@@ -8,7 +8,7 @@
  *   3. sensitivity: a planted leak of 256 B per disconnect must be called a leak; the same server with
  *      no leak must not.
  *
- * Options: --runs N (default 20), --only time|rate|sensitivity|soak (repeatable), --sensitivity-runs N
+ * Options: --runs N (default 20), --only time|rate|sensitivity|soak|snapshot (repeatable), --sensitivity-runs N
  * (default 5), --soak-clients N (default 100 000).
  */
 import { spawn } from 'node:child_process';
@@ -235,6 +235,42 @@ async function soak(total: number): Promise<void> {
   console.log(`harness sockets still open after the soak: ${resources()}`);
 }
 
+/** Issue 6's bound: a snapshot of a ~100 MB heap must neither kill the target nor take minutes. */
+async function snapshotCost(): Promise<void> {
+  console.log('\n## 5. heap snapshot of a ~100 MB heap: time in the target, file size, time to read and diff');
+  const supervisor = new ProcessSupervisor();
+  const hub = await ProbeHub.start();
+  const { mkdtemp, rm: remove } = await import('node:fs/promises');
+  const { readHeapSnapshot } = await import('../src/probe/heap-snapshot.js');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'leakcheck-snap-'));
+  try {
+    const upstream = await startUpstream(supervisor, { tokens: 200, intervalMs: 5, startTimeoutMs: 10_000 });
+    // The reference old after ~2300 disconnects: ~100 MB of heap in millions of small objects, the
+    // realistic worst case (a few huge arrays would snapshot in no time).
+    const target = await startTarget(builtinTarget('old'), { supervisor, hub, upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'snap' });
+    const leave = Array.from({ length: 2300 }, () => ({ kind: 'leave-after-events' as const, events: 3 }));
+    await runBatch({ origin: target.origin, pathTemplate: '/chat/stream/{id}' }, leave, { concurrency: 50, arrivalRate: 0 });
+    const sample = await target.sample();
+    const [written] = await hub.snapshot(target.label, dir, 'big');
+    const alive = target.process.running;
+    const started = Date.now();
+    const parsed = await readHeapSnapshot(written!.path);
+    const readMs = Date.now() - started;
+    const pathStarted = Date.now();
+    parsed.retainerPath('Channel');
+    console.log(
+      `heap ${(sample.heapUsedBytes! / 1e6).toFixed(0)} MB: snapshot written in ${(written!.ms / 1000).toFixed(1)} s, ` +
+        `${(written!.bytes / 1e6).toFixed(0)} MB on disk; target still alive: ${alive}; read in ${(readMs / 1000).toFixed(1)} s, ` +
+        `retainer path in ${((Date.now() - pathStarted) / 1000).toFixed(1)} s`,
+    );
+  } finally {
+    await supervisor.stopAll();
+    await hub.close();
+    await remove(dir, { recursive: true, force: true });
+  }
+}
+
+if (wants('snapshot')) await snapshotCost();
 if (wants('soak')) await soak(argValue('--soak-clients', 100_000));
 if (wants('rate')) await disconnectRate();
 if (wants('sensitivity')) await sensitivity(argValue('--sensitivity-runs', 5));
