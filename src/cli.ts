@@ -12,7 +12,10 @@ import { loadScenarios, resolveScenarioArg } from './load/scenario.js';
 import { createProgress } from './report/progress.js';
 import { renderTerminal } from './report/terminal.js';
 import type { LeakcheckReport } from './report/types.js';
-import { writeReport } from './report/write.js';
+import { renderJunit } from './report/junit.js';
+import { renderMarkdown } from './report/markdown.js';
+import { appendStepSummary } from './report/step-summary.js';
+import { atomicWrite, writeReport } from './report/write.js';
 import { DEFAULT_SETTLE_MS, runLeakcheck, toolVersion } from './run/engine.js';
 import { buildGoReference } from './targets/go-build.js';
 import { buildTargets, wantsGoPair, type TargetFlags } from './targets/user-targets.js';
@@ -57,6 +60,17 @@ interface RunFlags extends TargetFlags {
   color: boolean;
   progress: boolean;
   snapshots: boolean;
+  junit?: string;
+  maxBytesPerDisconnect?: number;
+  maxHandlesPerDisconnect?: number;
+}
+
+function nonNegative(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number >= 0, got "${value}"`);
+    return n;
+  };
 }
 
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
@@ -93,6 +107,9 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         .argParser(integer('--settle-ms', 0, 60_000))
         .default(DEFAULT_SETTLE_MS),
     )
+    .option('--junit <file>', 'also write JUnit XML there (one testcase per target x scenario)')
+    .option('--max-bytes-per-disconnect <n>', 'fail when a target expected clean keeps more heap than this per disconnect', nonNegative('--max-bytes-per-disconnect'))
+    .option('--max-handles-per-disconnect <n>', 'fail when a target expected clean keeps more handles (or fds) than this per disconnect', nonNegative('--max-handles-per-disconnect'))
     .option('--no-snapshots', 'take no heap snapshots of Node targets (no "what leaked" under leak verdicts)')
     .option('--no-color', 'plain output even on a terminal (NO_COLOR is respected too)')
     .option('--no-progress', 'no live progress line')
@@ -106,6 +123,7 @@ Examples:
   $ npx streamer-leakcheck run --self-check --target api='npm start' --path '/v1/chat/{id}/stream'
   $ npx streamer-leakcheck run --target py='python3 app.py' --expect py=clean --probe py=proc
   $ npx streamer-leakcheck run --builtin go          the seed's own Go streamers (needs the go command)
+  $ npx streamer-leakcheck run --target api='npm start' --junit leakcheck.xml --max-bytes-per-disconnect 512
 
 Targets get PORT and HOST=127.0.0.1, and the mock LLM's URL in LLM_URL and OPENAI_BASE_URL.
 
@@ -192,6 +210,10 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
       startTimeoutMs: flags.startTimeout,
       settleMs: flags.settleMs,
       snapshotDir,
+      budgets: {
+        ...(flags.maxBytesPerDisconnect !== undefined ? { maxBytesPerDisconnect: flags.maxBytesPerDisconnect } : {}),
+        ...(flags.maxHandlesPerDisconnect !== undefined ? { maxHandlesPerDisconnect: flags.maxHandlesPerDisconnect } : {}),
+      },
       signal: controller.signal,
       onEvent: (event) => progress.onEvent(event),
     });
@@ -210,6 +232,8 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     jsonFile: flags.json ?? null,
     snapshotDir,
   }).finally(() => (snapshotDir ? rm(snapshotDir, { recursive: true, force: true }) : undefined));
+  if (flags.junit) await atomicWrite(path.resolve(flags.junit), renderJunit(report));
+  if (io.env.GITHUB_STEP_SUMMARY) await appendStepSummary(io.env.GITHUB_STEP_SUMMARY, renderMarkdown(report));
   if (written.folder) io.stdout.write(`report: ${written.folder}\n`);
   if (!report.ok && report.complete) io.stdout.write(`rerun with --seed ${report.seed} to repeat the same client script\n`);
   return exitCodeOf(report);

@@ -11,12 +11,13 @@ import { processesMentioning, runCli, tempDir } from './helpers.js';
 
 const FIXTURES = path.resolve(__dirname, 'fixtures');
 
-async function runJson(args: string[]) {
-  const out = await tempDir('any');
+async function runJson(args: string[], env: Record<string, string> = {}, outDir?: string) {
+  const out = outDir ?? (await tempDir('any'));
   const json = path.join(out, 'report.json');
   const result = await runCli(['run', '-s', path.join(FIXTURES, 'small.json'), '--seed', '3', '--no-report', '--no-progress', '--json', json, ...args], {
     cwd: FIXTURES,
     timeoutMs: 120_000,
+    env,
   });
   const report = JSON.parse(await readFile(json, 'utf8')) as LeakcheckReport;
   return { result, report, out };
@@ -77,11 +78,26 @@ describe('checking servers the tool did not write', () => {
     ]);
   }, 150_000);
 
-  it('a user target expected clean that leaks fails the run with exit 1 and says why', async () => {
-    const { result, report } = await runJson(['--target', 'mine=LEAK_BYTES=2048 node planted-leak-server.mjs']);
+  it('a user target expected clean that leaks fails the run (exit 1) in the terminal, JUnit, the step summary and budgets', async () => {
+    const out = await tempDir('ci');
+    const junit = path.join(out, 'leakcheck.xml');
+    const summary = path.join(out, 'step-summary.md');
+    const { result, report } = await runJson(
+      ['--target', 'mine=LEAK_BYTES=2048 node planted-leak-server.mjs', '--junit', junit, '--max-bytes-per-disconnect', '512'],
+      { GITHUB_STEP_SUMMARY: summary },
+      out,
+    );
     expect(result.code).toBe(1);
     expect(report.ok).toBe(false);
     expect(report.targets[0]).toMatchObject({ name: 'mine', verdict: 'leak', expectationMet: false });
-    expect(result.stdout).toMatch(/FAIL: mine was LEAK, expected clean/);
+    expect(report.targets[0]!.budgetExceeded[0]).toMatch(/^small: \d+ bytes per disconnect > --max-bytes-per-disconnect 512$/);
+    expect(result.stdout).toMatch(/FAIL: mine was LEAK, expected clean; mine small: \d+ bytes per disconnect > --max-bytes-per-disconnect 512/);
+
+    const xml = await readFile(junit, 'utf8');
+    expect(xml).toMatch(/<testsuites name="streamer-leakcheck" tests="1" failures="1" errors="0"/);
+    expect(xml).toMatch(/<testcase classname="streamer-leakcheck\.mine" name="small: expected clean" time="[\d.]+"><failure message="was LEAK, expected clean">/);
+    const md = await readFile(summary, 'utf8');
+    expect(md).toMatch(/^### streamer-leakcheck: ❌ fail/);
+    expect(md).toMatch(/over budget/);
   }, 150_000);
 });

@@ -11,7 +11,7 @@ import { builtinTarget, startTarget, type RunningTarget } from '../src/targets/t
 import { startUpstream, type RunningUpstream } from '../src/targets/upstream.js';
 
 const DISCONNECTS = 200;
-const WARM_UP = 300;
+const WARM_UP = 600;
 const supervisor = new ProcessSupervisor();
 let hub: ProbeHub;
 let upstream: RunningUpstream;
@@ -66,8 +66,8 @@ describe('reference pair, heap after a forced GC (through the probe)', () => {
     console.info(`new: ${heapPerDisconnect.toFixed(0)} B of heap per disconnect`);
     expect(after.liveWorkers).toBe(0);
     expect(Math.abs(after.handles! - before.handles!)).toBeLessThanOrEqual(2);
-    // Early drift of a clean server is up to ~550 B per disconnect (see analysis/verdict.test.ts), far
-    // from old's tens of KB; 1 KB separates them with room for noise.
-    expect(heapPerDisconnect).toBeLessThan(1024);
+    // A young clean server still drifts (V8 compiling code: up to ~550 B per disconnect over 600, and
+    // ±100 KB of noise, ±500 B over these 200); old keeps ~42 KB. 2 KB separates them with room.
+    expect(heapPerDisconnect).toBeLessThan(2048);
   });
 });

@@ -25,6 +25,7 @@ export function renderMarkdown(report: LeakcheckReport): string {
   }
   out.push('');
   for (const t of report.targets) out.push(`- **${cell(t.name)}**: ${cell(t.reason)}`);
+  for (const t of report.targets) for (const b of t.budgetExceeded) out.push(`- ❌ **${cell(t.name)}** over budget: ${cell(b)}`);
   if (report.problems.length > 0) {
     out.push('');
     out.push('#### Problems');

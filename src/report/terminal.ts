@@ -116,9 +116,13 @@ function targetNotes(c: ChalkInstance, target: TargetReport): string[] {
 function summaryLine(c: ChalkInstance, report: LeakcheckReport): string {
   if (!report.complete) return c.red.bold('INCOMPLETE: ') + 'the run did not finish; figures above are what was measured';
   const missed = report.targets.filter((t) => !t.expectationMet);
-  if (missed.length === 0) return c.green.bold('PASS: ') + 'every verdict met its expectation';
+  const overBudget = report.targets.filter((t) => t.budgetExceeded.length > 0);
+  if (missed.length === 0 && overBudget.length === 0) return c.green.bold('PASS: ') + 'every verdict met its expectation';
   return (
     c.red.bold('FAIL: ') +
-    missed.map((t) => `${t.name} was ${verdictWord(t.verdict)}, expected ${t.expect}`).join('; ')
+    [
+      ...missed.map((t) => `${t.name} was ${verdictWord(t.verdict)}, expected ${t.expect}`),
+      ...overBudget.flatMap((t) => t.budgetExceeded.map((b) => `${t.name} ${b}`)),
+    ].join('; ')
   );
 }

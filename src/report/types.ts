@@ -13,8 +13,9 @@ export const REPORT_SCHEMA_VERSION = 1;
 export interface LeakcheckReport {
   schemaVersion: typeof REPORT_SCHEMA_VERSION;
   tool: { name: 'streamer-leakcheck'; version: string };
-  /** true when every verdict met its expectation and the run completed. */
+  /** true when every verdict met its expectation, no budget was exceeded and the run completed. */
   ok: boolean;
+  budgets: { maxBytesPerDisconnect?: number; maxHandlesPerDisconnect?: number };
   /** false when the run was interrupted or a target failed; the figures so far are still here. */
   complete: boolean;
   startedAt: string;
@@ -58,6 +59,8 @@ export interface TargetReport {
   /** Worst verdict over this target's scenarios ('inconclusive' when none finished). */
   verdict: Verdict;
   expectationMet: boolean;
+  /** Budgets (--max-…-per-disconnect) this target exceeded, in words; empty when none or none set. */
+  budgetExceeded: string[];
   reason: string;
   /** Intended client disconnects measured across all scenarios (warm-up excluded). */
   disconnects: number;

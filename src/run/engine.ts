@@ -46,8 +46,15 @@ export interface RunOptions {
    * "what leaked" under leak verdicts; null for no snapshots.
    */
   snapshotDir?: string | null;
+  /** Numbers instead of (on top of) verdicts, for targets expected clean: exceeded -> the run fails. */
+  budgets?: Budgets;
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
+}
+
+export interface Budgets {
+  maxBytesPerDisconnect?: number;
+  maxHandlesPerDisconnect?: number;
 }
 
 export type RunEvent =
@@ -121,7 +128,7 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
           if (error.code === 'LEAKCHECK_TARGET_START') break;
         }
       }
-      targetReports.push(summariseTarget(spec, results));
+      targetReports.push(summariseTarget(spec, results, options.budgets ?? {}));
     }
   } catch (error) {
     if (error instanceof InterruptedError || options.signal?.aborted) {
@@ -152,7 +159,8 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: 'streamer-leakcheck', version: toolVersion() },
-    ok: complete && targetReports.every((t) => t.expectationMet),
+    ok: complete && targetReports.every((t) => t.expectationMet && t.budgetExceeded.length === 0),
+    budgets: options.budgets ?? {},
     complete,
     startedAt: new Date(started).toISOString(),
     finishedAt: new Date(finished).toISOString(),
@@ -494,7 +502,7 @@ function upstreamDelta(
   return { ...counters, summary: describeUpstream(counters, disconnects, completedClients) };
 }
 
-function summariseTarget(spec: TargetSpec, results: ScenarioResult[]): TargetReport {
+function summariseTarget(spec: TargetSpec, results: ScenarioResult[], budgets: Budgets): TargetReport {
   const deciding = results.reduce<ScenarioResult | null>((worst, r) => {
     if (!worst) return r;
     const a = VERDICT_SEVERITY[r.verdict];
@@ -509,6 +517,20 @@ function summariseTarget(spec: TargetSpec, results: ScenarioResult[]): TargetRep
   const workers = metric('liveWorkers');
   const lastRow = deciding?.samples.at(-1);
   const expectationMet = results.length > 0 && results.every((r) => r.expectationMet);
+  // Budgets bind targets expected clean (a positive control is supposed to blow them).
+  const budgetExceeded: string[] = [];
+  if (spec.expect === 'clean') {
+    for (const r of results) {
+      const bytes = (r.metrics.find((m) => m.key === 'heapUsedBytes') ?? r.metrics.find((m) => m.key === 'heapAllocBytes'))?.perDisconnect;
+      const count = (r.metrics.find((m) => m.key === 'handles') ?? r.metrics.find((m) => m.key === 'fds'))?.perDisconnect;
+      if (budgets.maxBytesPerDisconnect !== undefined && bytes !== undefined && bytes > budgets.maxBytesPerDisconnect) {
+        budgetExceeded.push(`${r.scenario}: ${bytes.toFixed(0)} bytes per disconnect > --max-bytes-per-disconnect ${budgets.maxBytesPerDisconnect}`);
+      }
+      if (budgets.maxHandlesPerDisconnect !== undefined && count !== undefined && count > budgets.maxHandlesPerDisconnect) {
+        budgetExceeded.push(`${r.scenario}: ${count.toFixed(3)} handles per disconnect > --max-handles-per-disconnect ${budgets.maxHandlesPerDisconnect}`);
+      }
+    }
+  }
   return {
     name: spec.name,
     origin: spec.origin,
@@ -516,6 +538,7 @@ function summariseTarget(spec: TargetSpec, results: ScenarioResult[]): TargetRep
     expect: spec.expect,
     verdict: deciding?.verdict ?? 'inconclusive',
     expectationMet,
+    budgetExceeded,
     reason: deciding ? `${deciding.scenario}: ${deciding.reason}` : 'no scenario finished',
     disconnects: results.reduce((n, r) => n + r.disconnects, 0),
     heap: { bytesPerDisconnect: heap?.perDisconnect ?? null, ci95: heap?.ci95 ?? null },
