@@ -1,5 +1,6 @@
 /** The programmatic API: what `import … from 'streamer-leakcheck'` gets. */
-export { runLeakcheck, DEFAULT_SETTLE_MS, type RunOptions, type RunEvent } from './run/engine.js';
+export { leakcheck, type LeakcheckOptions } from './api.js';
+export { runLeakcheck, DEFAULT_SETTLE_MS, type RunOptions, type RunEvent, type Budgets } from './run/engine.js';
 export { builtinTarget, DEFAULT_STREAM_PATH, type TargetSpec, type Expectation } from './targets/target.js';
 export { loadScenario, loadScenarios, parseScenario, resolveScenarioArg, type Scenario, type Behaviour } from './load/scenario.js';
 export { renderTerminal } from './report/terminal.js';

@@ -19,8 +19,12 @@ const DISCONNECTS = 200;
 const CONCURRENCY = 50;
 /** Token events a client reads before it leaves. */
 const EVENTS_BEFORE_LEAVING = 3;
-/** Upstream stream: 200 tokens 5 ms apart = 1 s, far longer than a client stays (~15 ms). */
-const UPSTREAM_TOKENS = 200;
+/**
+ * Upstream stream: 600 tokens 5 ms apart = 3 s, far longer than a client stays (~15 ms) even on a
+ * loaded machine: with 1 s streams, a CI run stalled long enough that some clients "left" after their
+ * stream had already ended, so those workers finished (194 zombies of 200).
+ */
+const UPSTREAM_TOKENS = 600;
 const UPSTREAM_INTERVAL_MS = 5;
 /**
  * The upstream hangs up on an idle kept-alive connection after this. Short, so the "still so later"
@@ -30,11 +34,11 @@ const UPSTREAM_KEEP_ALIVE_MS = 1000;
 /** First reading of old after the clients left. */
 const FIRST_READING_DELAY_MS = 1000;
 /**
- * Second reading of old, after the first: longer than the upstream stream (1 s), the upstream's
- * keep-alive (1 s) and undici's client keep-alive (4 s from the clients' start), so anything that
+ * Second reading of old, after the first: longer than the upstream stream (3 s) plus the upstream's
+ * keep-alive (1 s), and undici's client keep-alive (4 s from the clients' start), so anything that
  * merely lingers is gone and what remains is held.
  */
-const SECOND_READING_DELAY_MS = 3500;
+const SECOND_READING_DELAY_MS = 4500;
 /** new frees a worker within milliseconds of the abort; measured: back to baseline at the first poll. */
 const NEW_SETTLES_WITHIN_MS = 1000;
 /** A single client's stream must end within this, or the test fails instead of hanging. */
@@ -194,11 +198,12 @@ describe('old (the seed bug)', () => {
       expect(handles(reading) - handles(baseline)).toBeGreaterThanOrEqual(DISCONNECTS);
       expect(sockets(reading) - sockets(baseline)).toBeGreaterThanOrEqual(DISCONNECTS);
     }
-    // Nobody cancelled anything, and the upstream has long since hung up on every one of those
-    // connections (its keep-alive ran out): old holds them half-closed, unread, with nothing to wake it.
+    // Nobody cancelled anything. Each answer (~90 KB) is larger than the socket buffers, so the upstream
+    // itself is stuck: its writes wait for a reader that will never read (in production: an LLM stream
+    // held open, generating nothing, for every zombie). Either it is still streaming or, where the
+    // answer did fit, it finished and old holds the connection half-closed, unread.
     expect(upstream.streamsCancelled).toBe(0);
-    expect(upstream.streamsInFlight).toBe(0);
-    expect(upstream.openConnections).toBeLessThan(DISCONNECTS / 10);
+    expect(upstream.streamsCompleted + upstream.streamsInFlight).toBeGreaterThanOrEqual(DISCONNECTS);
   });
 
   // Heap retained per disconnect after a forced, settled GC is in test/reference-heap.test.ts (it needs

@@ -4,6 +4,7 @@
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { ScenarioResult, LeakcheckReport, TargetReport } from './types.js';
+import { sparkline } from './sparkline.js';
 import { renderTable } from './table.js';
 import {
   attributionLines,
@@ -64,6 +65,20 @@ export function renderTerminal(report: LeakcheckReport, options: TerminalOptions
     rows.push(['  handles / disconnect', ...targets.map((t) => (t.handles.perDisconnect === null ? 'n/a' : t.handles.perDisconnect.toFixed(2)))]);
     // A row no target has a figure for (heap on a Go-only run, fds on a Node-only run) says nothing.
     lines.push(...renderTable(rows.filter((row) => row.length < 2 || row.slice(1).some((cell) => cell !== 'n/a'))));
+    lines.push('');
+    // Retained memory over the deciding scenario, each target on its own scale: climbing vs flat.
+    for (const target of targets) {
+      const scenario = target.scenarios.find((r) => r.scenario === target.decidingScenario);
+      const key = scenario?.samples.every((row) => row.heapUsedBytes !== undefined)
+        ? 'heapUsedBytes'
+        : scenario?.samples.every((row) => row.heapAllocBytes !== undefined)
+          ? 'heapAllocBytes'
+          : 'rssBytes';
+      const values = scenario?.samples.map((row) => row[key] ?? 0) ?? [];
+      if (values.length < 2) continue;
+      const grew = (values.at(-1)! - values[0]!) / 1e6;
+      lines.push(`${target.name.padEnd(12)} ${c.cyan(sparkline(values))}  ${key === 'rssBytes' ? 'rss' : 'heap'} ${grew >= 0 ? '+' : ''}${grew.toFixed(1)} MB over ${values.length - 1} cycles`);
+    }
     lines.push('');
     for (const target of targets) lines.push(...targetNotes(c, target));
   }
