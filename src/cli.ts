@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { loadConfig, type ConfigValues } from './config.js';
 import { ExitCode, LeakcheckError, UsageError } from './core/errors.js';
 import { loadScenarios, resolveScenarioArg } from './load/scenario.js';
 import { createProgress } from './report/progress.js';
@@ -126,12 +127,13 @@ Examples:
   $ npx streamer-leakcheck run --target api='npm start' --junit leakcheck.xml --max-bytes-per-disconnect 512
 
 Targets get PORT and HOST=127.0.0.1, and the mock LLM's URL in LLM_URL and OPENAI_BASE_URL.
+Settings can live in leakcheck.config.json (or a "leakcheck" key in package.json); flags override them.
 
 Exit codes: 0 every verdict met its expectation, 1 one did not, 2 bad usage or scenario,
             3 a target failed to start or died, 130 interrupted.`,
     )
-    .action(async (flags: RunFlags) => {
-      setExit(await runCommand(flags, io));
+    .action(async (flags: RunFlags, command: Command) => {
+      setExit(await runCommand(await withConfig(flags, command), io));
     });
 
   program
@@ -164,6 +166,18 @@ Stop with Ctrl-C: the server and its upstream stop with it.`,
   });
 
   return program;
+}
+
+/** leakcheck.config.json (or package.json's "leakcheck"), under whatever was given on the command line. */
+async function withConfig(flags: RunFlags, command: Command): Promise<RunFlags> {
+  const config = await loadConfig(process.cwd());
+  if (!config) return flags;
+  const merged: RunFlags = { ...flags };
+  for (const [key, value] of Object.entries(config.values) as [keyof ConfigValues, unknown][]) {
+    if (command.getOptionValueSource(key) === 'cli' || value === undefined) continue;
+    (merged as unknown as Record<string, unknown>)[key] = value;
+  }
+  return merged;
 }
 
 async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {

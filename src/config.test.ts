@@ -1,0 +1,53 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ScenarioError } from './core/errors.js';
+import { loadConfig, parseConfig } from './config.js';
+
+describe('config file', () => {
+  it('turns a config into run flags', () => {
+    const values = parseConfig(
+      {
+        targets: { api: 'npm start', worker: { command: 'node w.js', expect: 'leak', probe: 'node' } },
+        selfCheck: true,
+        path: '/v1/stream/{id}',
+        scenarios: ['mixed'],
+        seed: 4,
+        budgets: { maxBytesPerDisconnect: 512 },
+      },
+      'leakcheck.config.json',
+    );
+    expect(values).toEqual({
+      target: ['api=npm start', 'worker=node w.js'],
+      expect: ['worker=leak'],
+      probe: ['worker=node'],
+      selfCheck: true,
+      path: '/v1/stream/{id}',
+      scenario: ['mixed'],
+      seed: 4,
+      maxBytesPerDisconnect: 512,
+    });
+  });
+
+  it.each([
+    [{ target: {} }, /leakcheck\.config\.json: target: unknown key/],
+    [{ targets: { api: { command: 'x', expect: 'maybe' } } }, /targets\.api\.expect: must be "leak" or "clean"/],
+    [{ targets: { api: { cmd: 'x' } } }, /targets\.api\.cmd: unknown key/],
+    [{ seed: -1 }, /seed: must be a whole number/],
+    [{ budgets: { maxBytes: 1 } }, /budgets\.maxBytes: unknown key/],
+    [{ scenarios: 'mixed' }, /scenarios: must be an array of strings/],
+  ])('names the key that is wrong: %j', (raw, message) => {
+    expect(() => parseConfig(raw, 'leakcheck.config.json')).toThrow(ScenarioError);
+    expect(() => parseConfig(raw, 'leakcheck.config.json')).toThrow(message);
+  });
+
+  it('reads leakcheck.config.json, else the "leakcheck" key of package.json, else nothing', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'leakcheck-config-'));
+    expect(await loadConfig(dir)).toBeNull();
+    await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'x', leakcheck: { seed: 9, extra: 1 } }));
+    await expect(loadConfig(dir)).rejects.toThrow(/package\.json: leakcheck\.extra: unknown key/);
+    await writeFile(path.join(dir, 'leakcheck.config.json'), JSON.stringify({ seed: 7 }));
+    expect(await loadConfig(dir)).toEqual({ file: 'leakcheck.config.json', values: { seed: 7 } });
+  });
+});

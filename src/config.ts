@@ -1,0 +1,110 @@
+/**
+ * The config file, so a CI line can be just `npx streamer-leakcheck run`: `leakcheck.config.json` in
+ * the working folder, or a `leakcheck` key in its package.json. It holds what the `run` flags hold;
+ * flags given on the command line override it. Validated strictly: every mistake names the key.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ScenarioError } from './core/errors.js';
+
+export const CONFIG_FILE = 'leakcheck.config.json';
+
+/** Config values, in the shape of the `run` flags they stand for. */
+export interface ConfigValues {
+  target?: string[];
+  expect?: string[];
+  probe?: string[];
+  path?: string;
+  builtin?: string[];
+  selfCheck?: boolean;
+  scenario?: string[];
+  seed?: number;
+  junit?: string;
+  out?: string;
+  maxBytesPerDisconnect?: number;
+  maxHandlesPerDisconnect?: number;
+  startTimeout?: number;
+}
+
+interface TargetEntry {
+  command: string;
+  expect?: 'leak' | 'clean';
+  probe?: 'node' | 'go' | 'proc' | 'auto';
+}
+
+const KEYS = ['targets', 'builtin', 'selfCheck', 'path', 'scenarios', 'seed', 'junit', 'out', 'budgets', 'startTimeoutMs'];
+
+export async function loadConfig(cwd: string): Promise<{ file: string; values: ConfigValues } | null> {
+  const file = path.join(cwd, CONFIG_FILE);
+  if (existsSync(file)) return { file: CONFIG_FILE, values: parseConfig(parseJson(await readFile(file, 'utf8'), CONFIG_FILE), CONFIG_FILE) };
+  const manifest = path.join(cwd, 'package.json');
+  if (existsSync(manifest)) {
+    const pkg = parseJson(await readFile(manifest, 'utf8'), 'package.json') as Record<string, unknown>;
+    if (pkg && typeof pkg === 'object' && 'leakcheck' in pkg) {
+      return { file: 'package.json', values: parseConfig(pkg.leakcheck, 'package.json', 'leakcheck.') };
+    }
+  }
+  return null;
+}
+
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ScenarioError(file, `not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+export function parseConfig(raw: unknown, file: string, prefix = ''): ConfigValues {
+  const fail = (key: string, problem: string): never => {
+    throw new ScenarioError(`${file}: ${prefix}${key}`, problem);
+  };
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) fail('', 'must be an object');
+  const config = raw as Record<string, unknown>;
+  for (const key of Object.keys(config)) if (!KEYS.includes(key)) fail(key, `unknown key (known: ${KEYS.join(', ')})`);
+  const values: ConfigValues = {};
+  const str = (key: string, v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v : fail(key, 'must be a non-empty string'));
+  const int = (key: string, v: unknown, min: number, max: number) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? (v as number) : fail(key, `must be a whole number from ${min} to ${max}`);
+  const strings = (key: string, v: unknown) =>
+    Array.isArray(v) ? v.map((item, i) => str(`${key}[${i}]`, item)) : fail(key, 'must be an array of strings');
+
+  if (config.targets !== undefined) {
+    const targets = config.targets;
+    if (!targets || typeof targets !== 'object' || Array.isArray(targets)) fail('targets', 'must map names to commands');
+    values.target = [];
+    values.expect = [];
+    values.probe = [];
+    for (const [name, entry] of Object.entries(targets as Record<string, unknown>)) {
+      const key = `targets.${name}`;
+      const target: TargetEntry =
+        typeof entry === 'string' ? { command: entry } : entry && typeof entry === 'object' ? (entry as TargetEntry) : fail(key, 'must be a command or { "command": … }');
+      for (const field of Object.keys(target)) if (!['command', 'expect', 'probe'].includes(field)) fail(`${key}.${field}`, 'unknown key (known: command, expect, probe)');
+      values.target.push(`${name}=${str(`${key}.command`, target.command)}`);
+      if (target.expect !== undefined) {
+        if (target.expect !== 'leak' && target.expect !== 'clean') fail(`${key}.expect`, 'must be "leak" or "clean"');
+        values.expect.push(`${name}=${target.expect}`);
+      }
+      if (target.probe !== undefined) values.probe.push(`${name}=${str(`${key}.probe`, target.probe)}`);
+    }
+  }
+  if (config.builtin !== undefined) values.builtin = strings('builtin', config.builtin);
+  if (config.selfCheck !== undefined) values.selfCheck = typeof config.selfCheck === 'boolean' ? config.selfCheck : fail('selfCheck', 'must be true or false');
+  if (config.path !== undefined) values.path = str('path', config.path);
+  if (config.scenarios !== undefined) values.scenario = strings('scenarios', config.scenarios);
+  if (config.seed !== undefined) values.seed = int('seed', config.seed, 0, 2 ** 31 - 1);
+  if (config.junit !== undefined) values.junit = str('junit', config.junit);
+  if (config.out !== undefined) values.out = str('out', config.out);
+  if (config.startTimeoutMs !== undefined) values.startTimeout = int('startTimeoutMs', config.startTimeoutMs, 100, 600_000);
+  if (config.budgets !== undefined) {
+    const budgets = config.budgets as Record<string, unknown>;
+    if (!budgets || typeof budgets !== 'object' || Array.isArray(budgets)) fail('budgets', 'must be an object');
+    for (const [key, v] of Object.entries(budgets)) {
+      if (key !== 'maxBytesPerDisconnect' && key !== 'maxHandlesPerDisconnect') fail(`budgets.${key}`, 'unknown key (known: maxBytesPerDisconnect, maxHandlesPerDisconnect)');
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(`budgets.${key}`, 'must be a number >= 0');
+      values[key as 'maxBytesPerDisconnect'] = v as number;
+    }
+  }
+  return values;
+}
