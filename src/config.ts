@@ -7,17 +7,12 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ScenarioError } from './core/errors.js';
+import type { TargetFlags } from './targets/user-targets.js';
 
 export const CONFIG_FILE = 'leakcheck.config.json';
 
 /** Config values, in the shape of the `run` flags they stand for. */
-export interface ConfigValues {
-  target?: string[];
-  expect?: string[];
-  probe?: string[];
-  path?: string;
-  builtin?: string[];
-  selfCheck?: boolean;
+export interface ConfigValues extends TargetFlags {
   scenario?: string[];
   seed?: number;
   junit?: string;
