@@ -450,7 +450,7 @@ function unmistakableLeak(rows: SampleRow[]): boolean {
 
 function toRow(sample: TargetSample, x: number): SampleRow {
   const row: SampleRow = { x, atMs: sample.atMs, rssBytes: sample.rssBytes, processes: sample.processes.length };
-  for (const key of ['heapUsedBytes', 'externalBytes', 'arrayBuffersBytes', 'handles', 'fds', 'threads', 'goroutines', 'heapAllocBytes', 'liveWorkers'] as const) {
+  for (const key of SERIES_KEYS) {
     const value = sample[key];
     if (value !== undefined) row[key] = value;
   }
