@@ -61,6 +61,7 @@ interface RunFlags extends TargetFlags {
   color: boolean;
   progress: boolean;
   snapshots: boolean;
+  sequential?: boolean;
   junit?: string;
   maxBytesPerDisconnect?: number;
   maxHandlesPerDisconnect?: number;
@@ -111,6 +112,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--junit <file>', 'also write JUnit XML there (one testcase per target x scenario)')
     .option('--max-bytes-per-disconnect <n>', 'fail when a target expected clean keeps more heap than this per disconnect', nonNegative('--max-bytes-per-disconnect'))
     .option('--max-handles-per-disconnect <n>', 'fail when a target expected clean keeps more handles (or fds) than this per disconnect', nonNegative('--max-handles-per-disconnect'))
+    .option('--sequential', 'run the targets one after another instead of side by side (slower; no neighbour on the CPU)')
     .option('--no-snapshots', 'take no heap snapshots of Node targets (no "what leaked" under leak verdicts)')
     .option('--no-color', 'plain output even on a terminal (NO_COLOR is respected too)')
     .option('--no-progress', 'no live progress line')
@@ -118,7 +120,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       'after',
       `
 Examples:
-  $ npx streamer-leakcheck run                       old must leak, new must be clean (mixed + control)
+  $ npx streamer-leakcheck run                       old must leak, new must be clean (the mixed scenario)
   $ npx streamer-leakcheck run -s all --seed 7       every shipped scenario, repeatable client script
   $ npx streamer-leakcheck run -s ./my-scenario.json --json leak.json
   $ npx streamer-leakcheck run --self-check --target api='npm start' --path '/v1/chat/{id}/stream'
@@ -224,6 +226,7 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
       startTimeoutMs: flags.startTimeout,
       settleMs: flags.settleMs,
       snapshotDir,
+      sequential: flags.sequential === true,
       budgets: {
         ...(flags.maxBytesPerDisconnect !== undefined ? { maxBytesPerDisconnect: flags.maxBytesPerDisconnect } : {}),
         ...(flags.maxHandlesPerDisconnect !== undefined ? { maxHandlesPerDisconnect: flags.maxHandlesPerDisconnect } : {}),

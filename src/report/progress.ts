@@ -13,16 +13,17 @@ export interface ProgressSink {
 
 export function createProgress(stream: NodeJS.WriteStream, mode: 'live' | 'lines' | 'off'): ProgressSink {
   if (mode === 'off') return { onEvent() {}, close() {} };
-  let where = '';
-  let phase = '';
+  // Targets run side by side: the live line shows where each one is, in the order they started.
+  const status = new Map<string, { scenario: string; phase: string; clients: string }>();
   let liveShown = false;
   let lastDraw = 0;
-  const draw = (text: string, force = false) => {
+  const draw = (force = false) => {
     if (mode !== 'live') return;
     const now = Date.now();
     // Redrawing on every finished client would cost more than the clients; 10 times a second is plenty.
     if (!force && now - lastDraw < 100) return;
     lastDraw = now;
+    const text = [...status].map(([target, s]) => [target, s.scenario, s.phase, s.clients].filter(Boolean).join(' · ')).join('  |  ');
     const width = stream.columns ? stream.columns - 1 : 100;
     stream.write(`\r\u001b[K${text.slice(0, width)}`);
     liveShown = true;
@@ -34,26 +35,33 @@ export function createProgress(stream: NodeJS.WriteStream, mode: 'live' | 'lines
   const line = (text: string) => {
     clear();
     stream.write(text + '\n');
+    draw(true);
+  };
+  const update = (target: string, change: Partial<{ scenario: string; phase: string; clients: string }>) => {
+    status.set(target, { ...(status.get(target) ?? { scenario: '', phase: '', clients: '' }), ...change });
   };
   return {
     onEvent(event) {
       switch (event.type) {
         case 'upstream-ready':
-          draw(`mock upstream ready at ${event.url}`, true);
+          update(event.target, { phase: 'upstream ready' });
+          draw(true);
           break;
         case 'target-start':
-          where = `${event.target} · ${event.scenario}`;
-          draw(`${where} · starting`, true);
+          update(event.target, { scenario: event.scenario, phase: 'starting', clients: '' });
+          draw(true);
           break;
         case 'phase':
-          phase = event.phase === 'cycle' ? `cycle ${event.cycle}/${event.cycles}` : event.phase;
-          draw(`${where} · ${phase}`, true);
+          update(event.target, { phase: event.phase === 'cycle' ? `cycle ${event.cycle}/${event.cycles}` : event.phase, clients: '' });
+          draw(true);
           break;
         case 'progress':
-          draw(`${where} · ${phase} · ${event.done}/${event.total} clients`);
+          update(event.target, { clients: `${event.done}/${event.total} clients` });
+          draw();
           break;
         case 'scenario-done': {
           const r = event.result;
+          update(event.target, { phase: 'done', clients: '' });
           line(
             `${event.target} · ${r.scenario}: ${verdictWord(r.verdict)}${r.expectationMet ? '' : ` (expected ${r.expect})`} · ${r.disconnects} disconnects · ${(r.durationMs / 1000).toFixed(1)} s`,
           );

@@ -3,6 +3,9 @@
  * diffed by group, and for the top named groups the shortest retainer path from the GC roots.
  */
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { InterruptedError } from '../core/errors.js';
+import { compiled } from '../core/paths.js';
 import { diffGroups, isNamedGroup, type RetainedGroup } from '../analysis/attribution.js';
 import type { Attribution } from '../report/types.js';
 import { readHeapSnapshot } from '../probe/heap-snapshot.js';
@@ -10,6 +13,41 @@ import type { SnapshotWritten } from '../probe/protocol.js';
 
 /** Retainer paths are looked up for this many groups (each is a walk of the whole end snapshot). */
 const RETAINER_PATHS = 3;
+
+export interface AttributionRequest {
+  start: SnapshotWritten[];
+  end: SnapshotWritten[];
+  disconnects: number;
+}
+
+/** attribute() in a worker thread (see attribution-worker.ts for why); same result. */
+export function attributeInWorker(request: AttributionRequest, signal?: AbortSignal): Promise<Attribution | null> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new InterruptedError('interrupted'));
+    const worker = new Worker(compiled('run/attribution-worker.js'), { workerData: request });
+    let settled = false;
+    const onAbort = () => {
+      settled = true;
+      reject(new InterruptedError('interrupted'));
+      void worker.terminate();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    worker.once('exit', () => signal?.removeEventListener('abort', onAbort));
+    worker.once('message', (reply: { ok: true; attribution: Attribution | null } | { ok: false; message: string }) => {
+      settled = true;
+      if (reply.ok) resolve(reply.attribution);
+      else reject(new Error(`reading the heap snapshots failed: ${reply.message}`));
+      void worker.terminate();
+    });
+    worker.once('error', (error) => {
+      settled = true;
+      reject(error);
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new Error(`the heap snapshot reader stopped (exit code ${code}) before answering`));
+    });
+  });
+}
 
 export async function attribute(start: SnapshotWritten[], end: SnapshotWritten[], disconnects: number): Promise<Attribution | null> {
   const started = Date.now();

@@ -19,7 +19,7 @@ import type { Scenario } from '../load/scenario.js';
 import { runSteadyLoad } from '../load/steady.js';
 import { ProbeHub } from '../probe/hub.js';
 import type { SnapshotWritten } from '../probe/protocol.js';
-import { attribute } from './attribution.js';
+import { attributeInWorker } from './attribution.js';
 import type {
   LeakcheckReport,
   RunProblem,
@@ -49,6 +49,8 @@ export interface RunOptions {
   /** Numbers instead of (on top of) verdicts, for targets expected clean: exceeded -> the run fails. */
   budgets?: Budgets;
   signal?: AbortSignal;
+  /** One target after another instead of side by side (slower; for figures undisturbed by a neighbour). */
+  sequential?: boolean;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -58,7 +60,7 @@ export interface Budgets {
 }
 
 export type RunEvent =
-  | { type: 'upstream-ready'; url: string }
+  | { type: 'upstream-ready'; target: string; url: string }
   | { type: 'target-start'; target: string; scenario: string }
   | { type: 'phase'; target: string; scenario: string; phase: 'warm-up' | 'baseline' | 'cycle'; cycle: number; cycles: number }
   | { type: 'progress'; target: string; scenario: string; done: number; total: number }
@@ -84,28 +86,36 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
   const emit = options.onEvent ?? (() => {});
   const supervisor = new ProcessSupervisor();
   const problems: RunProblem[] = [];
+  // Indexed by the target's place in options.targets, whichever finishes first.
   const targetReports: TargetReport[] = [];
   let interrupted = false;
   const hub = await ProbeHub.start();
-  let upstream: RunningUpstream | null = null;
+  // One fatal error (a bug, not a target's failure) stops the targets still running beside it.
+  const stopAll = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stopAll.signal]) : stopAll.signal;
+  // Stop the children the moment the run is interrupted, not when every task has noticed: a target
+  // busy writing a heap snapshot would otherwise hold its task (and every child) for seconds.
+  const stopChildren = () => void supervisor.stopAll(INTERRUPT_GRACE_MS);
+  signal.addEventListener('abort', stopChildren, { once: true });
 
   const problem = (p: RunProblem) => {
     problems.push(p);
     emit({ type: 'problem', problem: p });
   };
 
-  try {
-    upstream = await startUpstream(supervisor, { ...options.upstream, startTimeoutMs: options.startTimeoutMs });
-    emit({ type: 'upstream-ready', url: upstream.baseUrl });
-    for (let t = 0; t < options.targets.length; t++) {
-      const spec = options.targets[t]!;
-      const results: ScenarioResult[] = [];
+  /** Every scenario of one target, in order, against an upstream of its own (so its counters are its own). */
+  const runTarget = async (spec: TargetSpec, t: number): Promise<void> => {
+    const results: ScenarioResult[] = [];
+    try {
+      const upstream = await startUpstream(supervisor, { ...options.upstream, startTimeoutMs: options.startTimeoutMs });
+      emit({ type: 'upstream-ready', target: spec.name, url: upstream.baseUrl });
       for (const scenario of options.scenarios) {
-        if (options.signal?.aborted) throw new InterruptedError('interrupted');
+        if (signal.aborted) throw new InterruptedError('interrupted');
         emit({ type: 'target-start', target: spec.name, scenario: scenario.name });
         try {
           const result = await measureScenario(spec, scenario, {
             ...options,
+            signal,
             supervisor,
             hub,
             upstreamServer: upstream,
@@ -115,7 +125,7 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
           results.push(result);
           emit({ type: 'scenario-done', target: spec.name, result });
         } catch (error) {
-          if (error instanceof InterruptedError || options.signal?.aborted) throw new InterruptedError('interrupted');
+          if (error instanceof InterruptedError || signal.aborted) throw new InterruptedError('interrupted');
           if (!(error instanceof LeakcheckError)) throw error;
           problem({
             code: error.code,
@@ -128,8 +138,35 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
           if (error.code === 'LEAKCHECK_TARGET_START') break;
         }
       }
-      targetReports.push(summariseTarget(spec, results, options.budgets ?? {}));
+    } finally {
+      // Whatever ended this target's run, the scenarios it finished are reported.
+      targetReports[t] = summariseTarget(spec, results, options.budgets ?? {});
     }
+  };
+
+  // Targets run side by side unless told otherwise: each has its own processes and its own settled
+  // samples, and one target's sample pauses are the other's load time, which halves a two-target run.
+  const runAll = async (): Promise<void> => {
+    if (options.sequential) {
+      for (const [t, spec] of options.targets.entries()) await runTarget(spec, t);
+      return;
+    }
+    const outcomes = await Promise.allSettled(
+      options.targets.map((spec, t) =>
+        runTarget(spec, t).catch((error: unknown) => {
+          if (!(error instanceof InterruptedError)) stopAll.abort();
+          throw error;
+        }),
+      ),
+    );
+    const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+    // The first failure that is not an interruption caused the others: report that one.
+    const cause = failures.find((e) => !(e instanceof InterruptedError)) ?? failures[0];
+    if (cause !== undefined) throw cause;
+  };
+
+  try {
+    await runAll();
   } catch (error) {
     if (error instanceof InterruptedError || options.signal?.aborted) {
       interrupted = true;
@@ -140,6 +177,7 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
       throw error;
     }
   } finally {
+    signal.removeEventListener('abort', stopChildren);
     clearInterval(watchHarness);
     await supervisor.stopAll();
     await hub.close();
@@ -154,12 +192,13 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
     });
   }
 
-  const complete = !interrupted && problems.length === 0 && targetReports.length === options.targets.length;
+  const reported = targetReports.filter((r): r is TargetReport => r !== undefined);
+  const complete = !interrupted && problems.length === 0 && reported.length === options.targets.length;
   const finished = Date.now();
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: 'streamer-leakcheck', version: toolVersion() },
-    ok: complete && targetReports.every((t) => t.expectationMet && t.budgetExceeded.length === 0),
+    ok: complete && reported.every((t) => t.expectationMet && t.budgetExceeded.length === 0),
     budgets: options.budgets ?? {},
     complete,
     startedAt: new Date(started).toISOString(),
@@ -178,11 +217,17 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
       clients: s.clients,
       concurrency: s.concurrency,
     })),
-    targets: targetReports,
+    targets: reported,
     harness,
     problems,
   };
 }
+
+/**
+ * SIGTERM-to-SIGKILL grace for an interrupted run. Shorter than the supervisor's default: the user asked
+ * to stop, and a target inside a heap snapshot cannot run its SIGTERM handler until the snapshot ends.
+ */
+const INTERRUPT_GRACE_MS = 1000;
 
 /** How often the harness's own RSS is read for its peak (cheap: one syscall). */
 const HARNESS_RSS_POLL_MS = 250;
@@ -369,7 +414,7 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
     }
     const attribution =
       judgement.verdict === 'leak' && startSnapshots.length > 0 && endSnapshots.length > 0
-        ? await attribute(startSnapshots, endSnapshots, disconnectsSinceStart)
+        ? await attributeInWorker({ start: startSnapshots, end: endSnapshots, disconnects: disconnectsSinceStart }, ctx.signal)
         : null;
     // Keep only the snapshots the report refers to: the others hold server memory for no reader.
     for (const written of [...startSnapshots, ...endSnapshots]) {
