@@ -2,6 +2,8 @@
  * The programmatic API as a user would call it from their own test suite: this file doubles as the
  * example the README points to.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { leakcheck, UsageError } from '../src/index.js';
@@ -20,6 +22,47 @@ describe('leakcheck() from a test', () => {
     const [mine] = report.targets;
     expect(mine?.verdict).toBe('leak');
     expect(mine?.heap.bytesPerDisconnect).toBeGreaterThan(3000);
+  }, 120_000);
+
+  it('runs targets side by side, or one after another with sequential: true; the report keeps their order', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'leakcheck-api-'));
+    const scenario = path.join(dir, 'tiny.json');
+    await writeFile(
+      scenario,
+      JSON.stringify({
+        name: 'tiny',
+        description: 'three short cycles',
+        warmupClients: 0,
+        cycles: 3,
+        clients: 60,
+        concurrency: 10,
+        mix: [{ behaviour: 'leave-after-events', events: 2, weight: 1 }],
+      }),
+    );
+    const server = JSON.stringify(path.join(FIXTURES, 'planted-leak-server.mjs'));
+    const order = async (sequential: boolean) => {
+      const events: string[] = [];
+      const report = await leakcheck({
+        target: [`a=LEAK_BYTES=4096 node ${server}`, `b=node ${server}`],
+        scenario: [scenario],
+        seed: 2,
+        sequential,
+        onEvent: (event) => {
+          if (event.type === 'target-start') events.push(`start ${event.target}`);
+          if (event.type === 'scenario-done') events.push(`done ${event.target}`);
+        },
+      });
+      // The verdicts are not the point here (three tiny cycles without warm-up); that both ran is.
+      expect(report.targets.map((t) => t.name)).toEqual(['a', 'b']);
+      // (a's 4 KB per disconnect may stop it after 2 of its 3 cycles: an unmistakable leak.)
+      for (const t of report.targets) expect(t.disconnects).toBeGreaterThanOrEqual(120);
+      expect(report.problems).toEqual([]);
+      return events;
+    };
+    expect(await order(true)).toEqual(['start a', 'done a', 'start b', 'done b']);
+    const sideBySide = await order(false);
+    expect(sideBySide.slice(0, 2).sort()).toEqual(['start a', 'start b']);
+    await rm(dir, { recursive: true, force: true });
   }, 120_000);
 
   it('rejects bad options with the same errors as the CLI', async () => {

@@ -45,7 +45,13 @@ describe('streamer-leakcheck run', () => {
     expect(mixed.errors.total).toBe(0);
     expect(mixed.disconnects).toBeGreaterThan(1000);
     expect(mixed.upstream?.summary).toMatch(/never reached the upstream/);
-    expect(fixed.scenarios.find((s) => s.scenario === 'mixed')!.upstream?.summary).toMatch(/reached the upstream/);
+    const fixedMixed = fixed.scenarios.find((s) => s.scenario === 'mixed')!;
+    expect(fixedMixed.upstream?.summary).toMatch(/reached the upstream/);
+    // Targets run side by side, each against an upstream of its own: new's counters hold new's streams
+    // only (a shared upstream would count old's too, started during new's cycles).
+    expect(report.targets.map((t) => t.name)).toEqual(['old', 'new']);
+    expect(fixedMixed.upstream!.streamsStarted).toBeLessThanOrEqual(fixedMixed.disconnects + fixedMixed.completed);
+    expect(fixedMixed.upstream!.streamsCancelled).toBeGreaterThan(0.9 * fixedMixed.disconnects);
 
     // What leaked (heap snapshots): one Channel per disconnect, held through the manager's map.
     const leaked = mixed.attribution!;
