@@ -189,6 +189,9 @@ async function sensitivity(runs: number): Promise<void> {
     console.log(
       `run ${i}: 256 B -> ${leaky.verdict} (${leaky.heap.bytesPerDisconnect?.toFixed(0)} B/disconnect), 0 B -> ${clean.verdict} (${clean.heap.bytesPerDisconnect?.toFixed(0)} B/disconnect)`,
     );
+    // A miss or a false alarm is worth its reason: that is what the next tuning step reads.
+    if (leaky.verdict !== 'leak') console.log(`  256 B: ${leaky.reason}`);
+    if (clean.verdict === 'leak') console.log(`  0 B: ${clean.reason}`);
   }
   console.log(`caught ${caught}/${runs}; false alarms on the clean twin ${falseAlarms}/${runs}`);
 }

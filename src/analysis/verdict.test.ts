@@ -197,6 +197,50 @@ describe('the weakest cycle decides', () => {
   });
 });
 
+describe('a steady trend over a long series', () => {
+  // Recorded shape (bench, planted 256 B per disconnect, mixed, extended to 8 cycles of ~590): the CI
+  // was 233–324 B per disconnect but cycle 3 fell 52 KB, so "every cycle" left it inconclusive.
+  const recorded = [250_000, 150_000, -52_400, 180_000, 160_000, 140_000, 170_000, 150_000];
+
+  it('calls a leak when the whole CI lies above the threshold though one cycle fell', () => {
+    const judgement = judgeMetric(fromGrowths(recorded, 590), NODE_HEAP_USED);
+    expect(judgement.ci95[0]).toBeGreaterThanOrEqual(NODE_HEAP_USED.leakPerDisconnect);
+    expect(judgement.verdict).toBe('leak');
+    expect(judgement.reason).toMatch(/^grew in 7 of 8 cycles, .* all of it at or above the leak threshold of 128 B per disconnect\)$/);
+  });
+
+  it('needs 6 points: the same cycles cut to 4 stay inconclusive', () => {
+    expect(judgeMetric(fromGrowths(recorded.slice(0, 4), 590), NODE_HEAP_USED).verdict).toBe('inconclusive');
+  });
+
+  it('needs the last two cycles at leak pace: growth that flattens at the end is not a leak', () => {
+    const flattening = [250_000, 150_000, -52_400, 180_000, 160_000, 140_000, 20_000, 10_000];
+    expect(judgeMetric(fromGrowths(flattening, 590), NODE_HEAP_USED).verdict).not.toBe('leak');
+  });
+
+  it('needs 3 in 4 cycles at leak pace, not only a steep CI: 6 of 8 pass, 5 of 8 do not', () => {
+    const twoWeak = [250_000, 150_000, -52_400, 180_000, 30_000, 140_000, 170_000, 150_000];
+    expect(judgeMetric(fromGrowths(twoWeak, 590), NODE_HEAP_USED).verdict).toBe('leak');
+    const threeWeak = [250_000, 150_000, -52_400, 180_000, 30_000, 140_000, 40_000, 250_000];
+    expect(judgeMetric(fromGrowths(threeWeak, 590), NODE_HEAP_USED).verdict).not.toBe('leak');
+  });
+
+  it('never calls the clean drift a leak over 8 cycles × 600 with ±100 KB swings, 200 seeds', () => {
+    const verdicts = SEEDS.map(
+      (seed) => judgeMetric(heapSeries(seed, { cycles: 8, perCycle: 600, noiseSigmaBytes: 50_000 }), NODE_HEAP_USED).verdict,
+    );
+    expect(tally(verdicts).leak).toBe(0);
+  });
+
+  it('catches 256 B per disconnect over 8 cycles × 600 with ±100 KB swings in most seeds', () => {
+    const verdicts = SEEDS.map(
+      (seed) =>
+        judgeMetric(heapSeries(seed, { cycles: 8, perCycle: 600, leakBytes: 256, noiseSigmaBytes: 50_000 }), NODE_HEAP_USED).verdict,
+    );
+    expect(tally(verdicts).leak).toBeGreaterThanOrEqual(150);
+  });
+});
+
 describe('saturating', () => {
   it('reads a bounded cache (300 KB, 200 KB, 50 KB, 0, 0) as saturating', () => {
     const judgement = judgeMetric(fromGrowths([300_000, 200_000, 50_000, 0, 0], 1_000), NODE_HEAP_USED);
