@@ -5,8 +5,8 @@
  * The format, from the runtime (traceback.go: goroutineheader, traceback, printcreatedby) and goleak's
  * parser (internal/stack): goroutines separated by blank lines, each
  *
- *   goroutine 18 [chan send, 5 minutes]:              header; since Go 1.22 also ` gp=0x… m=… mp=0x…` before
- *   main.(*ResponseStreamer).sendEvent(0xc0…, …)      the `[` when GOTRACEBACK=system or higher
+ *   goroutine 18 [chan send, 5 minutes]:              header; newer Go's crash dumps at GOTRACEBACK=system
+ *   main.(*ResponseStreamer).sendEvent(0xc0…, …)      also ` gp=0x… m=… mp=0x…` before the `[`
  *   	/src/main.go:100 +0xac                          file:line, then ` +0x…` (none on an inlined frame)
  *   …
  *   created by main.(*app).handleStreamRequest in goroutine 7     (` in goroutine N` since Go 1.21)
