@@ -52,10 +52,13 @@ const GOROUTINE_SETTLE_READS = 8;
 const GOROUTINE_SETTLE_FIRST_SLEEP_MS = 10;
 
 /**
- * Reads of the goroutine dump until its count agrees with the profile's total read right after it. A
- * dump costs ~4× a profile read (measured with ~3500 goroutines: 77 ms and 1.1 MB vs 18 ms), so the
- * cheap profile checks it. Few reads: GOTRACEBACK=system puts the runtime's own goroutines in the dump
- * and never in the profile, and then the counts never agree.
+ * Reads of the goroutine dump until its count agrees with the profile's total read right after it. The
+ * profile (debug=1) stays the per-sample count: a dump stops the world while it writes every stack
+ * (runtime.Stack(buf, true)), so it is read twice per scenario only, and the cheap profile checks it.
+ * Measured on go-old with ~2000 goroutines (`npm run bench -- --only goroutine-dump`): dump 638 KB, read
+ * in ~20 ms and parsed in ~9 ms, other requests to the server held up to ~130–200 ms meanwhile; profile
+ * 5 KB, ~13 ms, ~25–40 ms. Few reads: under steady churn, or past the 64 MB at which Go truncates a
+ * dump (~200 000 goroutines), the two never agree.
  */
 const DUMP_SETTLE_READS = 3;
 
