@@ -8,7 +8,10 @@
  *   3. sensitivity: a planted leak of 256 B per disconnect must be called a leak; the same server with
  *      no leak must not.
  *
- * Options: --runs N (default 20), --only time|rate|sensitivity|soak|snapshot (repeatable), --sensitivity-runs N
+ *   4. soak, 5. heap snapshot cost, 6. goroutine dump cost: a Go server with ~2000 goroutines, the
+ *      dump (debug=2) against the count (debug=1), and how long the server stops answering meanwhile.
+ *
+ * Options: --runs N (default 20), --only time|rate|sensitivity|soak|snapshot|goroutine-dump (repeatable), --sensitivity-runs N
  * (default 5), --soak-clients N (default 100 000).
  */
 import { spawn } from 'node:child_process';
@@ -23,7 +26,7 @@ import { ProbeHub } from '../src/probe/hub.js';
 import type { LeakcheckReport } from '../src/report/types.js';
 import { runLeakcheck } from '../src/run/engine.js';
 import { ProcessSupervisor } from '../src/targets/supervisor.js';
-import { builtinTarget, startTarget, type TargetSpec } from '../src/targets/target.js';
+import { builtinGoTarget, builtinTarget, startTarget, type TargetSpec } from '../src/targets/target.js';
 import { startUpstream } from '../src/targets/upstream.js';
 
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'streamer-leakcheck.js');
@@ -273,6 +276,77 @@ async function snapshotCost(): Promise<void> {
   }
 }
 
+/**
+ * Issue 6's question for Go: what a goroutine dump (debug=2: every stack, the runtime stops the world
+ * while it writes them) costs against the count (debug=1: stacks aggregated), on go-old with ~2000
+ * goroutines. "Pause": the slowest of a stream of tiny requests to the same server during the reads.
+ */
+async function goroutineDumpCost(): Promise<void> {
+  console.log('\n## 6. goroutine dump vs goroutine count on a Go server with ~2000 goroutines');
+  const { buildGoReference } = await import('../src/targets/go-build.js');
+  const { parseGoroutineProfile } = await import('../src/probe/go.js');
+  const { parseGoroutineDump } = await import('../src/probe/goroutine-dump.js');
+  const supervisor = new ProcessSupervisor();
+  const hub = await ProbeHub.start();
+  let pool: Pool | null = null;
+  try {
+    const binary = await buildGoReference();
+    const upstream = await startUpstream(supervisor, { tokens: 200, intervalMs: 5, startTimeoutMs: 10_000 });
+    const target = await startTarget(builtinGoTarget('old', binary), { supervisor, hub, upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'dump' });
+    // Each disconnect leaves 3 goroutines on go-old (the worker and its upstream connection's two loops).
+    const leave = Array.from({ length: 667 }, () => ({ kind: 'leave-after-events' as const, events: 3 }));
+    await runBatch({ origin: target.origin, pathTemplate: '/chat/stream/{id}' }, leave, { concurrency: 50, arrivalRate: 0 });
+    const sample = await target.sample();
+    pool = new Pool(target.origin, { connections: 1 });
+    const ping = new Pool(target.origin, { connections: 1 });
+    const reads = 20;
+    for (const [name, path, parse] of [
+      ['count (debug=1)', '/debug/pprof/goroutine?debug=1', (text: string) => parseGoroutineProfile(text).total],
+      ['dump (debug=2)', '/debug/pprof/goroutine?debug=2', (text: string) => parseGoroutineDump(text).total],
+    ] as const) {
+      let pinging = true;
+      let slowestPingMs = 0;
+      const pinger = (async () => {
+        while (pinging) {
+          const started = performance.now();
+          const response = await ping.request({ method: 'GET', path: '/chat/stream/' });
+          await response.body.dump();
+          slowestPingMs = Math.max(slowestPingMs, performance.now() - started);
+        }
+      })();
+      const readMs: number[] = [];
+      const parseMs: number[] = [];
+      let bytes = 0;
+      let total = 0;
+      for (let i = 0; i < reads; i++) {
+        const started = performance.now();
+        const response = await pool.request({ method: 'GET', path });
+        const text = await response.body.text();
+        readMs.push(performance.now() - started);
+        const parsed = performance.now();
+        total = parse(text);
+        parseMs.push(performance.now() - parsed);
+        bytes = Buffer.byteLength(text);
+      }
+      pinging = false;
+      await pinger;
+      console.log(
+        `${name}: ${total} goroutines (sample said ${sample.goroutines}), ${(bytes / 1e3).toFixed(0)} KB, read median ${median(readMs).toFixed(0)} ms ` +
+          `(max ${Math.max(...readMs).toFixed(0)}), parse median ${median(parseMs).toFixed(1)} ms, slowest concurrent request ${slowestPingMs.toFixed(0)} ms`,
+      );
+    }
+    const started = Date.now();
+    const dump = await target.goroutineDump();
+    console.log(`target.goroutineDump() as the run calls it (settled): ${Date.now() - started} ms, ${dump.groups.length} groups`);
+    await ping.close();
+  } finally {
+    await pool?.close();
+    await supervisor.stopAll();
+    await hub.close();
+  }
+}
+
+if (wants('goroutine-dump')) await goroutineDumpCost();
 if (wants('snapshot')) await snapshotCost();
 if (wants('soak')) await soak(argValue('--soak-clients', 100_000));
 if (wants('rate')) await disconnectRate();

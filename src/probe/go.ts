@@ -2,18 +2,17 @@
  * The probe for Go servers, with no change to their code beyond what Go servers commonly serve already:
  * net/http/pprof at /debug/pprof/ and expvar at /debug/vars. Requests go one at a time (two profiles at
  * once are not safe: golang/go#79452). Heap: memstats.HeapAlloc right after /debug/pprof/heap?gc=1 ran a
- * GC. Goroutines: the goroutine profile, re-read until the total stops moving (as goleak settles).
+ * GC. Goroutines: the goroutine profile, re-read until the total stops moving (as goleak settles); for
+ * what leaked, the goroutine dump (debug=2) read when asked, grouped by state (goroutine-dump.ts).
  */
 import { request, type Dispatcher } from 'undici';
+import { firstProgramFrame, parseGoroutineDump, type GoroutineDump } from './goroutine-dump.js';
 
 export interface GoroutineProfile {
   total: number;
   /** Goroutine count by the first frame in the program (runtime and standard-library frames skipped). */
   groups: Record<string, number>;
 }
-
-/** Frames from these packages say where Go parked the goroutine, not which code of the program did. */
-const RUNTIME_FRAME = /^(runtime|internal\/|sync|syscall|net|net\/http|bufio|io|os|time|crypto\/|context|reflect)[./(]/;
 
 /**
  * Parses `/debug/pprof/goroutine?debug=1`: `goroutine profile: total N`, then groups of
@@ -31,11 +30,11 @@ export function parseGoroutineProfile(text: string): GoroutineProfile {
     const frames = lines
       .filter((line) => line.startsWith('#'))
       .map((line) => line.split(/\t+/).filter(Boolean))
-      .map((parts) => ({ func: (parts[2] ?? '').replace(/\+0x[0-9a-f]+$/, ''), where: parts[3] ?? '' }));
-    const own = frames.find((frame) => frame.func && !RUNTIME_FRAME.test(frame.func)) ?? frames[0];
+      .map((parts) => ({ function: (parts[2] ?? '').replace(/\+0x[0-9a-f]+$/, ''), where: parts[3] ?? '' }));
+    const own = firstProgramFrame(frames);
     if (!own) continue;
     const file = own.where.split('/').pop() ?? own.where;
-    const key = `${own.func} ${file}`.trim();
+    const key = `${own.function} ${file}`.trim();
     groups[key] = (groups[key] ?? 0) + count;
   }
   return { total: Number(header[1]), groups };
@@ -51,6 +50,22 @@ export interface GoSample {
 /** Re-reads of the goroutine profile until two agree (goleak: up to 20 reads, ~0.4 s in all). */
 const GOROUTINE_SETTLE_READS = 8;
 const GOROUTINE_SETTLE_FIRST_SLEEP_MS = 10;
+
+/**
+ * Reads of the goroutine dump until its count agrees with the profile's total read right after it. The
+ * profile (debug=1) stays the per-sample count: a dump stops the world while it writes every stack
+ * (runtime.Stack(buf, true)), so it is read twice per scenario only, and the cheap profile checks it.
+ * Measured on go-old with ~2000 goroutines (`npm run bench -- --only goroutine-dump`): dump 638 KB, read
+ * in ~20 ms and parsed in ~9 ms, other requests to the server held up to ~130–200 ms meanwhile; profile
+ * 5 KB, ~13 ms, ~25–40 ms. Few reads: under steady churn, or past the 64 MB at which Go truncates a
+ * dump (~200 000 goroutines), the two never agree.
+ */
+const DUMP_SETTLE_READS = 3;
+
+const PROFILE_PATH = '/debug/pprof/goroutine?debug=1';
+const DUMP_PATH = '/debug/pprof/goroutine?debug=2';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function get(origin: string, path: string, dispatcher: Dispatcher): Promise<string> {
   const response = await request(`${origin}${path}`, { dispatcher, headersTimeout: 10_000, bodyTimeout: 30_000 });
@@ -73,12 +88,12 @@ export async function sampleGo(origin: string, dispatcher: Dispatcher): Promise<
     memstats?: { HeapAlloc?: number };
     liveWorkers?: number;
   };
-  let profile = parseGoroutineProfile(await get(origin, '/debug/pprof/goroutine?debug=1', dispatcher));
+  let profile = parseGoroutineProfile(await get(origin, PROFILE_PATH, dispatcher));
   let sleepMs = GOROUTINE_SETTLE_FIRST_SLEEP_MS;
   for (let read = 1; read < GOROUTINE_SETTLE_READS; read++) {
-    await new Promise((resolve) => setTimeout(resolve, sleepMs));
+    await sleep(sleepMs);
     sleepMs *= 2;
-    const next = parseGoroutineProfile(await get(origin, '/debug/pprof/goroutine?debug=1', dispatcher));
+    const next = parseGoroutineProfile(await get(origin, PROFILE_PATH, dispatcher));
     const stable = next.total === profile.total;
     profile = next;
     if (stable) break;
@@ -90,4 +105,27 @@ export async function sampleGo(origin: string, dispatcher: Dispatcher): Promise<
   };
   if (typeof vars.liveWorkers === 'number') sample.liveWorkers = vars.liveWorkers;
   return sample;
+}
+
+export interface GoroutineDumpRead extends GoroutineDump {
+  /** Size of the dump's text and the time spent reading (all reads) and parsing it. */
+  bytes: number;
+  ms: number;
+}
+
+/** The goroutine dump grouped by state and place (goroutine-dump.ts), settled against the profile's total. */
+export async function readGoroutineDump(origin: string, dispatcher: Dispatcher): Promise<GoroutineDumpRead> {
+  const started = Date.now();
+  let text = await get(origin, DUMP_PATH, dispatcher);
+  let dump = parseGoroutineDump(text);
+  let sleepMs = GOROUTINE_SETTLE_FIRST_SLEEP_MS;
+  for (let read = 1; read < DUMP_SETTLE_READS; read++) {
+    const { total } = parseGoroutineProfile(await get(origin, PROFILE_PATH, dispatcher));
+    if (total === dump.total) break;
+    await sleep(sleepMs);
+    sleepMs *= 2;
+    text = await get(origin, DUMP_PATH, dispatcher);
+    dump = parseGoroutineDump(text);
+  }
+  return { ...dump, bytes: Buffer.byteLength(text), ms: Date.now() - started };
 }

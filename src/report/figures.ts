@@ -1,7 +1,7 @@
 /** Shared wording of figures for the terminal and Markdown reports: one place, so both say the same. */
 import { formatBytes } from '../analysis/format.js';
 import type { Verdict } from '../analysis/index.js';
-import type { ScenarioResult, TargetReport } from './types.js';
+import { GOROUTINE_KIND_PREFIX, type ScenarioResult, type TargetReport } from './types.js';
 
 export function signedBytes(bytes: number): string {
   const sign = bytes > 0 ? '+' : bytes < 0 ? '−' : '';
@@ -30,6 +30,17 @@ export function metricCell(result: ScenarioResult, key: string): string {
 
 export function verdictWord(verdict: Verdict): string {
   return verdict === 'leak' ? 'LEAK' : verdict;
+}
+
+/**
+ * The "grew:" figures of a scenario. A Go target's goroutines by first frame are left out when its
+ * goroutine dumps say the same by state, with stacks (goroutineLines).
+ */
+export function growthText(result: ScenarioResult): string {
+  const growth = result.goroutineGrowth
+    ? Object.fromEntries(Object.entries(result.handleGrowthByType).filter(([kind]) => !kind.startsWith(GOROUTINE_KIND_PREFIX)))
+    : result.handleGrowthByType;
+  return handleGrowthText(growth);
 }
 
 export function handleGrowthText(growth: Record<string, number>): string {
@@ -64,5 +75,27 @@ export function attributionLines(result: ScenarioResult): { title: string; group
     paths: a.retained
       .filter((g) => g.retainerPath)
       .map((g) => `${g.group} held by: ${g.retainerPath!.join(' ')}`),
+  };
+}
+
+/** Groups whose stack and creator are shown under the counts: the top of the list, where the leak is. */
+const GOROUTINE_STACKS_SHOWN = 2;
+
+/**
+ * "What leaked" lines for a Go scenario's goroutine dumps, shared by the terminal and Markdown reports:
+ * `+600 goroutines [chan send] main.(*ResponseStreamer).sendEvent at main.go:100 (1.00 per disconnect)`.
+ */
+export function goroutineLines(result: ScenarioResult): { title: string; groups: string[]; paths: string[] } | null {
+  const growth = result.goroutineGrowth;
+  if (!growth || growth.groups.length === 0) return null;
+  return {
+    title: `goroutines left behind, by state and where they wait (goroutine dumps: ${growth.totalAtStart} → ${growth.totalAtEnd} goroutines over ${growth.disconnects} ${result.per}s)`,
+    groups: growth.groups.map(
+      (g) => `+${g.count} goroutines [${g.state}] ${g.function} at ${g.location} (${g.countPerDisconnect.toFixed(2)} per ${result.per})`,
+    ),
+    paths: growth.groups
+      .filter((g) => g.inProgram)
+      .slice(0, GOROUTINE_STACKS_SHOWN)
+      .map((g) => [...g.stack, ...(g.createdBy ? [`started by ${g.createdBy}`] : [])].join(' ← ')),
   };
 }

@@ -3,7 +3,16 @@
  * h3, as GitHub's step summary renders them), the per-scenario detail folded in <details>.
  */
 import type { LeakcheckReport } from './types.js';
-import { attributionLines, durationText, errorsText, handleGrowthText, heapCell, metricCell, verdictWord } from './figures.js';
+import {
+  attributionLines,
+  durationText,
+  errorsText,
+  goroutineLines,
+  growthText,
+  heapCell,
+  metricCell,
+  verdictWord,
+} from './figures.js';
 
 export function renderMarkdown(report: LeakcheckReport): string {
   const out: string[] = [];
@@ -56,9 +65,12 @@ export function renderMarkdown(report: LeakcheckReport): string {
     for (const t of report.targets) {
       const r = t.scenarios.find((s) => s.scenario === info.name);
       if (!r) continue;
-      out.push(`- **${cell(t.name)}**: ${cell(r.reason)}; grew: ${handleGrowthText(r.handleGrowthByType)}`);
-      const leaked = attributionLines(r);
-      if (leaked) {
+      const goroutines = r.verdict !== 'clean' ? goroutineLines(r) : null;
+      const grew = growthText(r);
+      // A Go target's growth is its goroutines, listed just below.
+      out.push(`- **${cell(t.name)}**: ${cell(r.reason)}${grew === 'none' && goroutines ? '' : `; grew: ${grew}`}`);
+      for (const leaked of [attributionLines(r), goroutines]) {
+        if (!leaked) continue;
         out.push(`  - ${cell(leaked.title)}:`);
         for (const group of leaked.groups) out.push(`    - ${cell(group)}`);
         for (const held of leaked.paths) out.push(`    - \`${held.replaceAll('`', "'")}\``);

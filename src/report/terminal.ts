@@ -10,7 +10,8 @@ import {
   attributionLines,
   durationText,
   errorsText,
-  handleGrowthText,
+  goroutineLines,
+  growthText,
   heapCell,
   metricCell,
   verdictWord,
@@ -110,7 +111,7 @@ function targetNotes(c: ChalkInstance, target: TargetReport): string[] {
   const lines = [`${c.bold(target.name)}${c.dim(via)}: ${target.reason}`];
   for (const result of target.scenarios) {
     const notes: string[] = [];
-    const growth = handleGrowthText(result.handleGrowthByType);
+    const growth = growthText(result);
     if (result.verdict !== 'clean' && growth !== 'none') notes.push(`grew: ${growth}`);
     if (result.upstream && !result.control) notes.push(`upstream: ${result.upstream.summary}`);
     if (result.steadyLoad) {
@@ -118,11 +119,12 @@ function targetNotes(c: ChalkInstance, target: TargetReport): string[] {
     }
     if (result.errors.examples.length > 0) notes.push(`first error: ${result.errors.examples[0]}`);
     for (const note of notes) lines.push(c.dim(`  ${result.scenario}: ${note}`));
-    const leaked = attributionLines(result);
-    if (leaked) {
-      lines.push(`  ${result.scenario}: ${leaked.title}:`);
-      for (const group of leaked.groups.slice(0, 6)) lines.push(`    ${group}`);
-      for (const held of leaked.paths) lines.push(c.dim(`    ${held}`));
+    const leaked = [attributionLines(result), result.verdict !== 'clean' ? goroutineLines(result) : null];
+    for (const what of leaked) {
+      if (!what) continue;
+      lines.push(`  ${result.scenario}: ${what.title}:`);
+      for (const group of what.groups.slice(0, 6)) lines.push(`    ${group}`);
+      for (const held of what.paths) lines.push(c.dim(`    ${held}`));
     }
   }
   return lines;

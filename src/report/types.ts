@@ -6,6 +6,7 @@
 import type { MetricJudgement, Verdict } from '../analysis/index.js';
 import type { UpstreamCounters } from '../analysis/upstream.js';
 import type { RetainedGroup } from '../analysis/attribution.js';
+import type { GrownGoroutineGroup } from '../analysis/goroutines.js';
 import type { Expectation } from '../targets/target.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -95,9 +96,12 @@ export interface ScenarioResult {
   metrics: MetricJudgement[];
   /**
    * What grew from the first to the last sample, by kind: Node handle types ({ TCPSocketWrap: 2400 }),
-   * Go goroutines by first frame ("goroutines in main.(*ResponseStreamer).sendEvent main.go:97": 600).
+   * Go goroutines by first frame ("goroutines in main.(*ResponseStreamer).sendEvent main.go:97": 600;
+   * `goroutineGrowth` says the same by state too, with stacks).
    */
   handleGrowthByType: Record<string, number>;
+  /** Go targets: goroutines added over the scenario, by blocking state and place. null for other probes. */
+  goroutineGrowth: GoroutineGrowth | null;
   samples: SampleRow[];
   upstream: UpstreamDelta | null;
   steadyLoad: SteadyLoadFigures | null;
@@ -149,4 +153,24 @@ export interface Attribution {
   snapshotMs: number;
   analysisMs: number;
   retained: RetainedGroup[];
+}
+
+/** Prefix of the Go entries of `handleGrowthByType` ("goroutines in main.(*T).f main.go:97"). */
+export const GOROUTINE_KIND_PREFIX = 'goroutines in ';
+
+/**
+ * What two goroutine dumps of a Go target say (`/debug/pprof/goroutine?debug=2`, one with the first sample
+ * of the judged series, one after the last): goroutines added, grouped by blocking state and the first
+ * frame of the program, the program's own groups first.
+ */
+export interface GoroutineGrowth {
+  /** What `countPerDisconnect` divides by: disconnects (streams, on a control scenario) between the dumps. */
+  disconnects: number;
+  totalAtStart: number;
+  totalAtEnd: number;
+  /** Time spent reading both dumps (with the reads that settle them), and the size of the end dump. */
+  dumpMs: number;
+  dumpBytes: number;
+  /** Only groups that grew by more than noise and by at least 0.02 per disconnect; empty when none did. */
+  groups: GrownGoroutineGroup[];
 }

@@ -10,6 +10,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { judgeTarget, meetsExpectation, specsFor, type SeriesPoint, type Verdict } from '../analysis/index.js';
+import { diffGoroutineGroups } from '../analysis/goroutines.js';
 import { describeUpstream } from '../analysis/upstream.js';
 import { InterruptedError, LeakcheckError } from '../core/errors.js';
 import { packageVersion } from '../core/paths.js';
@@ -17,6 +18,7 @@ import { runBatch, type BatchOutcome } from '../load/clients.js';
 import { createRng, deriveSeed, planBehaviours } from '../load/plan.js';
 import type { Scenario } from '../load/scenario.js';
 import { runSteadyLoad } from '../load/steady.js';
+import type { GoroutineDumpRead } from '../probe/go.js';
 import { ProbeHub } from '../probe/hub.js';
 import type { SnapshotWritten } from '../probe/protocol.js';
 import { attributeInWorker } from './attribution.js';
@@ -28,7 +30,7 @@ import type {
   SteadyLoadFigures,
   TargetReport,
 } from '../report/types.js';
-import { REPORT_SCHEMA_VERSION } from '../report/types.js';
+import { GOROUTINE_KIND_PREFIX, REPORT_SCHEMA_VERSION, type GoroutineGrowth } from '../report/types.js';
 import { ProcessSupervisor } from '../targets/supervisor.js';
 import { startTarget, type RunningTarget, type TargetSample, type TargetSpec } from '../targets/target.js';
 import { startUpstream, type RunningUpstream, type UpstreamStats } from '../targets/upstream.js';
@@ -334,10 +336,16 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
     const snapshot = (name: string) =>
       guarded(ctx.hub.snapshot(target.label, ctx.snapshotDir!, `${spec.name}-${scenario.name}-${name}`));
     let startSnapshots: SnapshotWritten[] = [];
+    // Go: a goroutine dump with whichever sample becomes the first of the judged series, one after the last.
+    // They only say what leaked: a dump that cannot be read leaves that out, never the verdict.
+    const dumping = target.probe === 'go';
+    const dump = () => guarded(target.goroutineDump().catch(() => null));
+    let startDump: GoroutineDumpRead | null = null;
     if (scenario.warmupClients > 0) {
       const beforeWarmUp = await guarded(target.sample());
       // After the first sample, never before one: a snapshot's deeper collection makes samples read low.
       if (snapshotting) startSnapshots = await snapshot('start');
+      if (dumping) startDump = await dump();
       const warmupRows: SampleRow[] = [toRow(beforeWarmUp, 0)];
       const chunk = Math.max(1, Math.min(scenario.clients, scenario.warmupClients));
       for (let done = 0, part = 1; done < scenario.warmupClients; done += chunk, part++) {
@@ -363,6 +371,7 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
       upstreamBefore = await ctx.upstreamServer.stats();
       rows = [toRow(baseline, 0)];
       if (snapshotting && startSnapshots.length === 0) startSnapshots = await snapshot('start');
+      if (dumping) startDump = await dump();
     }
     if (scenario.steadyLoad && !decidedInWarmUp) {
       steady = runSteadyLoad(endpoint, { connections: scenario.steadyLoad.connections, signal: steadyController.signal })
@@ -397,6 +406,7 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
     const steadyFigures = await steady;
     const upstreamAfter = await ctx.upstreamServer.stats();
     const endSnapshots = snapshotting ? await snapshot('end') : [];
+    const endDump = dumping ? await dump() : null;
 
     const expect = scenario.control ? 'clean' : spec.expect;
     const judgement = judgeTarget(seriesOf(rows), specsFor(metricKeys(rows)));
@@ -404,7 +414,7 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
     const first = firstSample ?? baseline!;
     const kinds = (sample: TargetSample): Record<string, number> => ({
       ...sample.handlesByType,
-      ...Object.fromEntries(Object.entries(sample.goroutineGroups ?? {}).map(([frame, n]) => [`goroutines in ${frame}`, n])),
+      ...Object.fromEntries(Object.entries(sample.goroutineGroups ?? {}).map(([frame, n]) => [`${GOROUTINE_KIND_PREFIX}${frame}`, n])),
     });
     const before = kinds(first);
     const after = kinds(last);
@@ -443,6 +453,7 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
       errors,
       metrics: judgement.metrics,
       handleGrowthByType,
+      goroutineGrowth: startDump && endDump ? goroutineGrowth(startDump, endDump, rows.at(-1)!.x - rows[0]!.x) : null,
       samples: rows,
       upstream: upstreamDelta(upstreamBefore, upstreamAfter, totals.disconnects, totals.completed),
       steadyLoad: steadyFigures,
@@ -527,6 +538,18 @@ function seriesOf(rows: SampleRow[]): Record<string, SeriesPoint[]> {
     series[key] = rows.map((row) => ({ disconnects: row.x, value: row[key] as number }));
   }
   return series;
+}
+
+/** `disconnects`: the x-axis between the dumps (completed streams on a control scenario), as the verdict counts. */
+function goroutineGrowth(start: GoroutineDumpRead, end: GoroutineDumpRead, disconnects: number): GoroutineGrowth {
+  return {
+    disconnects,
+    totalAtStart: start.total,
+    totalAtEnd: end.total,
+    dumpMs: start.ms + end.ms,
+    dumpBytes: end.bytes,
+    groups: diffGoroutineGroups(start.groups, end.groups, disconnects),
+  };
 }
 
 function upstreamDelta(

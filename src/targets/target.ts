@@ -10,7 +10,7 @@ import { request, Agent } from 'undici';
 import { TargetDiedError, TargetStartError } from '../core/errors.js';
 import { compiled } from '../core/paths.js';
 import type { ProbeHub } from '../probe/hub.js';
-import { isGoServer, sampleGo } from '../probe/go.js';
+import { isGoServer, readGoroutineDump, sampleGo, type GoroutineDumpRead } from '../probe/go.js';
 import { sampleProcTree } from '../probe/proc.js';
 import { findFreePort, LOOPBACK_HOST, waitForPort } from './ports.js';
 import type { ManagedProcess, ProcessSupervisor } from './supervisor.js';
@@ -161,6 +161,12 @@ export class RunningTarget {
     };
     if (go.liveWorkers !== undefined) sample.liveWorkers = go.liveWorkers;
     return sample;
+  }
+
+  /** Go targets: every goroutine's state and stack, grouped (the runtime stops the world to write them). */
+  async goroutineDump(): Promise<GoroutineDumpRead> {
+    if (this.probe !== 'go') throw new Error(`goroutine dumps need the go probe, not ${this.probe}`);
+    return readGoroutineDump(this.origin, this.debugAgent);
   }
 
   private async sampleProc(): Promise<TargetSample> {
