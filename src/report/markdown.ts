@@ -3,7 +3,7 @@
  * h3, as GitHub's step summary renders them), the per-scenario detail folded in <details>.
  */
 import type { LeakcheckReport } from './types.js';
-import { attributionLines, durationText, errorsText, handleGrowthText, heapCell, metricCell, verdictWord } from './figures.js';
+import { attributionLines, durationText, errorsText, handleGrowthText, handlesCell, heapCell, metricCell, verdictWord } from './figures.js';
 
 export function renderMarkdown(report: LeakcheckReport): string {
   const out: string[] = [];
@@ -18,9 +18,7 @@ export function renderMarkdown(report: LeakcheckReport): string {
   out.push('| --- | --- | --- | --- | --- | --- |');
   for (const t of report.targets) {
     out.push(
-      `| ${cell(t.name)} | ${t.expectationMet ? '✅' : '❌'} ${verdictWord(t.verdict)} | ${t.expect} | ${heapCell(t)} | ${
-        t.handles.perDisconnect === null ? 'n/a' : t.handles.perDisconnect.toFixed(2)
-      } | ${t.disconnects} |`,
+      `| ${cell(t.name)} | ${t.expectationMet ? '✅' : '❌'} ${verdictWord(t.verdict)} | ${t.expect} | ${heapCell(t)} | ${handlesCell(t)} | ${t.disconnects} |`,
     );
   }
   out.push('');
