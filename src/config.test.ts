@@ -14,6 +14,7 @@ describe('config file', () => {
         path: '/v1/stream/{id}',
         scenarios: ['mixed'],
         seed: 4,
+        open: true,
         budgets: { maxBytesPerDisconnect: 512 },
       },
       'leakcheck.config.json',
@@ -26,6 +27,7 @@ describe('config file', () => {
       path: '/v1/stream/{id}',
       scenario: ['mixed'],
       seed: 4,
+      open: true,
       maxBytesPerDisconnect: 512,
     });
   });
@@ -37,6 +39,7 @@ describe('config file', () => {
     [{ seed: -1 }, /seed: must be a whole number/],
     [{ budgets: { maxBytes: 1 } }, /budgets\.maxBytes: unknown key/],
     [{ scenarios: 'mixed' }, /scenarios: must be an array of strings/],
+    [{ open: 'yes' }, /open: must be true or false/],
   ])('names the key that is wrong: %j', (raw, message) => {
     expect(() => parseConfig(raw, 'leakcheck.config.json')).toThrow(ScenarioError);
     expect(() => parseConfig(raw, 'leakcheck.config.json')).toThrow(message);

@@ -20,6 +20,7 @@ export interface ConfigValues extends TargetFlags {
   maxBytesPerDisconnect?: number;
   maxHandlesPerDisconnect?: number;
   startTimeout?: number;
+  open?: boolean;
 }
 
 interface TargetEntry {
@@ -28,7 +29,7 @@ interface TargetEntry {
   probe?: 'node' | 'go' | 'proc' | 'auto';
 }
 
-const KEYS = ['targets', 'builtin', 'selfCheck', 'path', 'scenarios', 'seed', 'junit', 'out', 'budgets', 'startTimeoutMs'];
+const KEYS = ['targets', 'builtin', 'selfCheck', 'path', 'scenarios', 'seed', 'junit', 'out', 'open', 'budgets', 'startTimeoutMs'];
 
 export async function loadConfig(cwd: string): Promise<{ file: string; values: ConfigValues } | null> {
   const file = path.join(cwd, CONFIG_FILE);
@@ -91,6 +92,7 @@ export function parseConfig(raw: unknown, file: string, prefix = ''): ConfigValu
   if (config.seed !== undefined) values.seed = int('seed', config.seed, 0, 2 ** 31 - 1);
   if (config.junit !== undefined) values.junit = str('junit', config.junit);
   if (config.out !== undefined) values.out = str('out', config.out);
+  if (config.open !== undefined) values.open = typeof config.open === 'boolean' ? config.open : fail('open', 'must be true or false');
   if (config.startTimeoutMs !== undefined) values.startTimeout = int('startTimeoutMs', config.startTimeoutMs, 100, 600_000);
   if (config.budgets !== undefined) {
     const budgets = config.budgets as Record<string, unknown>;
