@@ -16,7 +16,8 @@ import type { LeakcheckReport } from './report/types.js';
 import { renderJunit } from './report/junit.js';
 import { renderMarkdown } from './report/markdown.js';
 import { appendStepSummary } from './report/step-summary.js';
-import { atomicWrite, writeReport } from './report/write.js';
+import { openFile } from './report/open.js';
+import { atomicWrite, REPORT_FILES, writeReport } from './report/write.js';
 import { DEFAULT_SETTLE_MS, runLeakcheck, toolVersion } from './run/engine.js';
 import { buildGoReference } from './targets/go-build.js';
 import { buildTargets, wantsGoPair, type TargetFlags } from './targets/user-targets.js';
@@ -62,6 +63,7 @@ interface RunFlags extends TargetFlags {
   progress: boolean;
   snapshots: boolean;
   sequential?: boolean;
+  open?: boolean;
   junit?: string;
   maxBytesPerDisconnect?: number;
   maxHandlesPerDisconnect?: number;
@@ -99,8 +101,9 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('-s, --scenario <name|file|dir>', `scenario to run, repeatable: a shipped name, a JSON file, a folder, or "all" (default: ${DEFAULT_SCENARIOS.join(', ')})`, collect)
     .option('--seed <n>', 'seed for every random choice; the same seed repeats the same client script', integer('--seed', 0, 2 ** 31 - 1))
     .option('--json <file>', 'also write the JSON report to this file')
-    .option('--out <dir>', 'folder that receives reports/<timestamp>/report.json and report.md', 'reports')
+    .option('--out <dir>', 'folder that receives <timestamp>/report.html, report.md and report.json', 'reports')
     .option('--no-report', 'write no report folder (only the terminal report, and --json if given)')
+    .option('--open', 'open report.html in a browser once it is written (xdg-open, open or start)')
     .option('--upstream-tokens <n>', 'tokens per mock LLM stream', integer('--upstream-tokens', 1, 100_000), 200)
     .option('--upstream-interval-ms <ms>', 'pause between mock LLM tokens', integer('--upstream-interval-ms', 0, 60_000), 5)
     .option('--start-timeout <ms>', 'how long a target may take to accept connections', integer('--start-timeout', 100, 600_000), 10_000)
@@ -123,6 +126,7 @@ Examples:
   $ npx streamer-leakcheck run                       old must leak, new must be clean (the mixed scenario)
   $ npx streamer-leakcheck run -s all --seed 7       every shipped scenario, repeatable client script
   $ npx streamer-leakcheck run -s ./my-scenario.json --json leak.json
+  $ npx streamer-leakcheck run --open                every target's heap and handles charted in report.html, opened
   $ npx streamer-leakcheck run --self-check --target api='npm start' --path '/v1/chat/{id}/stream'
   $ npx streamer-leakcheck run --target py='python3 app.py' --expect py=clean --probe py=proc
   $ npx streamer-leakcheck run --builtin go          the seed's own Go streamers (needs the go command)
@@ -130,6 +134,7 @@ Examples:
 
 Targets get PORT and HOST=127.0.0.1, and the mock LLM's URL in LLM_URL and OPENAI_BASE_URL.
 Settings can live in leakcheck.config.json (or a "leakcheck" key in package.json); flags override them.
+--open uses STREAMER_LEAKCHECK_OPENER, when set, instead of the platform's opener.
 
 Exit codes: 0 every verdict met its expectation, 1 one did not, 2 bad usage or scenario,
             3 a target failed to start or died, 130 interrupted.`,
@@ -179,10 +184,14 @@ async function withConfig(flags: RunFlags, command: Command): Promise<RunFlags> 
     if (command.getOptionValueSource(key) === 'cli' || value === undefined) continue;
     (merged as unknown as Record<string, unknown>)[key] = value;
   }
+  if (merged.open && !merged.report && command.getOptionValueSource('open') !== 'cli') {
+    throw new UsageError(`${config.file}: "open": true needs report.html, which --no-report does not write`);
+  }
   return merged;
 }
 
 async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
+  if (flags.open && !flags.report) throw new UsageError('--open opens report.html, which --no-report does not write: drop one of them');
   buildTargets(flags, '(checked before building)'); // usage errors first, before a slow go build
   const targets = buildTargets(flags, wantsGoPair(flags) ? await buildGoReference() : undefined);
   const files: string[] = [];
@@ -251,7 +260,12 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   }).finally(() => (snapshotDir ? rm(snapshotDir, { recursive: true, force: true }) : undefined));
   if (flags.junit) await atomicWrite(path.resolve(flags.junit), renderJunit(report));
   if (io.env.GITHUB_STEP_SUMMARY) await appendStepSummary(io.env.GITHUB_STEP_SUMMARY, renderMarkdown(report));
-  if (written.folder) io.stdout.write(`report: ${written.folder}\n`);
+  if (written.folder) io.stdout.write(`report: ${written.folder} (${REPORT_FILES.join(', ')})\n`);
+  if (flags.open && written.htmlFile) {
+    // A report nobody could open is still a report: warn, and keep the exit code the verdicts gave.
+    const opened = await openFile(written.htmlFile, { env: io.env });
+    if (!opened.opened) io.stderr.write(`streamer-leakcheck: warning: could not open ${written.htmlFile} (${opened.problem}); open it by hand\n`);
+  }
   if (!report.ok && report.complete) io.stdout.write(`rerun with --seed ${report.seed} to repeat the same client script\n`);
   return exitCodeOf(report);
 }

@@ -15,6 +15,7 @@ describe('config file', () => {
         scenarios: ['mixed'],
         seed: 4,
         sequential: true,
+        open: true,
         budgets: { maxBytesPerDisconnect: 512 },
       },
       'leakcheck.config.json',
@@ -28,6 +29,7 @@ describe('config file', () => {
       scenario: ['mixed'],
       seed: 4,
       sequential: true,
+      open: true,
       maxBytesPerDisconnect: 512,
     });
   });
@@ -40,6 +42,7 @@ describe('config file', () => {
     [{ budgets: { maxBytes: 1 } }, /budgets\.maxBytes: unknown key/],
     [{ scenarios: 'mixed' }, /scenarios: must be an array of strings/],
     [{ sequential: 'yes' }, /sequential: must be true or false/],
+    [{ open: 'yes' }, /open: must be true or false/],
   ])('names the key that is wrong: %j', (raw, message) => {
     expect(() => parseConfig(raw, 'leakcheck.config.json')).toThrow(ScenarioError);
     expect(() => parseConfig(raw, 'leakcheck.config.json')).toThrow(message);

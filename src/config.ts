@@ -21,6 +21,7 @@ export interface ConfigValues extends TargetFlags {
   maxHandlesPerDisconnect?: number;
   startTimeout?: number;
   sequential?: boolean;
+  open?: boolean;
 }
 
 interface TargetEntry {
@@ -29,7 +30,7 @@ interface TargetEntry {
   probe?: 'node' | 'go' | 'proc' | 'auto';
 }
 
-const KEYS = ['targets', 'builtin', 'selfCheck', 'path', 'scenarios', 'seed', 'junit', 'out', 'budgets', 'startTimeoutMs', 'sequential'];
+const KEYS = ['targets', 'builtin', 'selfCheck', 'path', 'scenarios', 'seed', 'junit', 'out', 'open', 'budgets', 'startTimeoutMs', 'sequential'];
 
 export async function loadConfig(cwd: string): Promise<{ file: string; values: ConfigValues } | null> {
   const file = path.join(cwd, CONFIG_FILE);
@@ -93,6 +94,7 @@ export function parseConfig(raw: unknown, file: string, prefix = ''): ConfigValu
   if (config.seed !== undefined) values.seed = int('seed', config.seed, 0, 2 ** 31 - 1);
   if (config.junit !== undefined) values.junit = str('junit', config.junit);
   if (config.out !== undefined) values.out = str('out', config.out);
+  if (config.open !== undefined) values.open = typeof config.open === 'boolean' ? config.open : fail('open', 'must be true or false');
   if (config.startTimeoutMs !== undefined) values.startTimeout = int('startTimeoutMs', config.startTimeoutMs, 100, 600_000);
   if (config.budgets !== undefined) {
     const budgets = config.budgets as Record<string, unknown>;

@@ -5,5 +5,6 @@ export { builtinTarget, DEFAULT_STREAM_PATH, type TargetSpec, type Expectation }
 export { loadScenario, loadScenarios, parseScenario, resolveScenarioArg, type Scenario, type Behaviour } from './load/scenario.js';
 export { renderTerminal } from './report/terminal.js';
 export { renderMarkdown } from './report/markdown.js';
+export { renderHtml } from './report/html.js';
 export type * from './report/types.js';
 export { ExitCode, LeakcheckError, UsageError, ScenarioError, TargetStartError, TargetDiedError } from './core/errors.js';

@@ -9,7 +9,7 @@ import type { LeakcheckReport } from '../src/report/types.js';
 import { listTree, processesMentioning, runCli, tempDir } from './helpers.js';
 
 describe('streamer-leakcheck run', () => {
-  it('sees old leak and new stay clean, writes report.json and report.md, exits 0', async () => {
+  it('sees old leak and new stay clean, writes report.json, report.md and report.html, exits 0', async () => {
     const out = await tempDir('run');
     const jsonFile = path.join(out, 'extra', 'leak.json');
     const result = await runCli(['run', '--seed', '11', '--out', out, '--json', jsonFile, '--no-progress'], {
@@ -70,12 +70,13 @@ describe('streamer-leakcheck run', () => {
     expect(result.stdout).toMatch(/old\s+new/);
     expect(result.stdout).toMatch(/PASS/);
 
-    // One report folder with both files, identical JSON.
+    // One report folder with all three files, identical JSON.
     const tree = await listTree(out);
     const folder = tree.find((entry) => /^\d{4}-\d\d-\d\dT/.test(entry) && !entry.includes(path.sep));
     expect(folder).toBeDefined();
     expect(tree).toContain(path.join(folder!, 'report.json'));
     expect(tree).toContain(path.join(folder!, 'report.md'));
+    expect(tree).toContain(path.join(folder!, 'report.html'));
     expect(await readFile(path.join(out, folder!, 'report.json'), 'utf8')).toBe(await readFile(jsonFile, 'utf8'));
     expect(await readFile(path.join(out, folder!, 'report.md'), 'utf8')).toMatch(/### streamer-leakcheck: ✅ pass/);
     // Only the snapshots the report refers to are kept, owner-only; no staging folder is left behind.

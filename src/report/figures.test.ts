@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { goroutineLines, growthText } from './figures.js';
+import { goroutineLines, growthText, retainerPathText } from './figures.js';
 import type { ScenarioResult } from './types.js';
 
 const goOld = {
@@ -60,5 +60,18 @@ describe('growthText', () => {
   it('leaves the goroutines by first frame out when the dumps list them by state', () => {
     expect(growthText(goOld)).toBe('none');
     expect(growthText({ ...goOld, goroutineGrowth: null })).toBe('+600 goroutines in main.(*ResponseStreamer).sendEvent main.go:100');
+  });
+});
+
+describe('retainerPathText', () => {
+  it('writes a run of three or more identical steps once, with its count', () => {
+    const timers = Array.from({ length: 97 }, () => '_idleNext → Timeout');
+    expect(retainerPathText(['(GC roots)', ...timers, '_onTimeout → anonymous()', 'res → ServerResponse'])).toBe(
+      '(GC roots) {_idleNext → Timeout} ×97 _onTimeout → anonymous() res → ServerResponse',
+    );
+  });
+  it('keeps short repeats and distinct steps as they are', () => {
+    expect(retainerPathText(['(GC roots)', 'a → A', 'a → A', 'b → B'])).toBe('(GC roots) a → A a → A b → B');
+    expect(retainerPathText([])).toBe('');
   });
 });

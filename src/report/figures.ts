@@ -22,6 +22,18 @@ export function heapCell(result: ScenarioResult | TargetReport): string {
   return `${signedBytes(perDisconnect)}${range}`;
 }
 
+/** A target's handles per disconnect over its deciding scenario, as every report shows it. */
+export function handlesCell(target: TargetReport): string {
+  return target.handles.perDisconnect === null ? 'n/a' : target.handles.perDisconnect.toFixed(2);
+}
+
+/** Live workers per disconnect, and how many were alive at the end of the deciding scenario. */
+export function liveWorkersCell(target: TargetReport): string {
+  const workers = target.liveWorkers;
+  if (!workers || workers.perDisconnect === null) return 'n/a';
+  return `${signedCount(workers.perDisconnect)}${workers.atEnd === null ? '' : ` (${workers.atEnd} at end)`}`;
+}
+
 export function metricCell(result: ScenarioResult, key: string): string {
   const metric = result.metrics.find((m) => m.key === key);
   if (!metric) return 'n/a';
@@ -63,6 +75,25 @@ export function durationText(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
+/** A run of at least this many identical steps is written once with its count. */
+const REPEATED_STEPS_MIN = 3;
+
+/**
+ * A retainer path in words, a run of identical steps written once: a timer list 97 timers long is
+ * `{_idleNext → Timeout} ×97`, not 97 repeats that bury the steps that say who holds it.
+ */
+export function retainerPathText(steps: readonly string[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < steps.length; ) {
+    let run = 1;
+    while (i + run < steps.length && steps[i + run] === steps[i]) run++;
+    if (run >= REPEATED_STEPS_MIN) parts.push(`{${steps[i]}} ×${run}`);
+    else parts.push(...steps.slice(i, i + run));
+    i += run;
+  }
+  return parts.join(' ');
+}
+
 /** "What leaked" lines for a scenario's attribution, shared by the terminal and Markdown reports. */
 export function attributionLines(result: ScenarioResult): { title: string; groups: string[]; paths: string[] } | null {
   const a = result.attribution;
@@ -74,7 +105,7 @@ export function attributionLines(result: ScenarioResult): { title: string; group
     ),
     paths: a.retained
       .filter((g) => g.retainerPath)
-      .map((g) => `${g.group} held by: ${g.retainerPath!.join(' ')}`),
+      .map((g) => `${g.group} held by: ${retainerPathText(g.retainerPath!)}`),
   };
 }
 

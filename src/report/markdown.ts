@@ -9,6 +9,7 @@ import {
   errorsText,
   goroutineLines,
   growthText,
+  handlesCell,
   heapCell,
   metricCell,
   verdictWord,
@@ -27,9 +28,7 @@ export function renderMarkdown(report: LeakcheckReport): string {
   out.push('| --- | --- | --- | --- | --- | --- |');
   for (const t of report.targets) {
     out.push(
-      `| ${cell(t.name)} | ${t.expectationMet ? '✅' : '❌'} ${verdictWord(t.verdict)} | ${t.expect} | ${heapCell(t)} | ${
-        t.handles.perDisconnect === null ? 'n/a' : t.handles.perDisconnect.toFixed(2)
-      } | ${t.disconnects} |`,
+      `| ${cell(t.name)} | ${t.expectationMet ? '✅' : '❌'} ${verdictWord(t.verdict)} | ${t.expect} | ${heapCell(t)} | ${handlesCell(t)} | ${t.disconnects} |`,
     );
   }
   out.push('');

@@ -12,6 +12,7 @@ import {
   errorsText,
   goroutineLines,
   growthText,
+  handlesCell,
   heapCell,
   metricCell,
   verdictWord,
@@ -63,7 +64,7 @@ export function renderTerminal(report: LeakcheckReport, options: TerminalOptions
     if (targets.every((t) => t.probe === 'go')) rows.push(['  (heap is Go HeapAlloc)', ...targets.map(() => '')]);
     rows.push(['  verdict', ...targets.map((t) => verdictCell(c, t.verdict, t.expect, t.expectationMet))]);
     rows.push(['  heap / disconnect', ...targets.map((t) => heapCell(t))]);
-    rows.push(['  handles / disconnect', ...targets.map((t) => (t.handles.perDisconnect === null ? 'n/a' : t.handles.perDisconnect.toFixed(2)))]);
+    rows.push(['  handles / disconnect', ...targets.map((t) => handlesCell(t))]);
     // A row no target has a figure for (heap on a Go-only run, fds on a Node-only run) says nothing.
     lines.push(...renderTable(rows.filter((row) => row.length < 2 || row.slice(1).some((cell) => cell !== 'n/a'))));
     lines.push('');
