@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { linearFit, median, tQuantile975 } from './stats.js';
+import { linearFit, median, theilSenSlope, tQuantile975 } from './stats.js';
 
 describe('linearFit', () => {
   it('recovers an exact line with zero standard error', () => {
@@ -66,5 +66,15 @@ describe('median', () => {
     expect(median([5, 1, 3])).toBe(3);
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(() => median([])).toThrow(RangeError);
+  });
+});
+
+describe('theilSenSlope', () => {
+  it('is the median pairwise slope: exact on a line, unmoved by one step', () => {
+    expect(theilSenSlope([{ x: 0, y: 1 }, { x: 1, y: 3 }, { x: 2, y: 5 }])).toBe(2);
+    const step = [0, 100, 100, 100, 100, 100].map((y, x) => ({ x, y }));
+    expect(theilSenSlope(step)).toBe(0);
+    expect(theilSenSlope([{ x: 1, y: 1 }, { x: 1, y: 5 }])).toBe(0);
+    expect(theilSenSlope([])).toBe(0);
   });
 });

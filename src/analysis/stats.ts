@@ -78,3 +78,20 @@ export function median(values: readonly number[]): number {
   // Both indexes exist: length >= 1.
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
+
+/**
+ * Theil–Sen slope: the median of the slopes between every pair of points. A single step (leftover
+ * warm-up landing in one cycle) moves only the pairs that straddle it, so the median stays with the
+ * trend of the rest, where least squares tilts toward the step. Points with equal x are skipped.
+ */
+export function theilSenSlope(points: readonly XY[]): number {
+  const slopes: number[] = [];
+  for (let i = 0; i < points.length; i++) {
+    for (let j = i + 1; j < points.length; j++) {
+      const a = points[i]!;
+      const b = points[j]!;
+      if (b.x !== a.x) slopes.push((b.y - a.y) / (b.x - a.x));
+    }
+  }
+  return slopes.length === 0 ? 0 : median(slopes);
+}

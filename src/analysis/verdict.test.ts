@@ -459,6 +459,26 @@ describe('recorded series from the reference streamers (2-core machine, mixed sc
     expect(judgeMetric(newLonger, NODE_HEAP_USED).reason).toMatch(/^no growth that repeats/);
   });
 
+  it('calls the fixed streamer clean when leftover warm-up lands in cycle 1 and 7 flat cycles follow', () => {
+    // Default run, 8 cycles (extended): least squares 69 B (CI 7–130 B) from the one step alone.
+    const stepThenFlat = [10_786, 11_203, 11_156, 11_232, 11_245, 11_144, 11_258, 11_288, 11_302].map((kb, i) => ({
+      disconnects: [0, 590, 1176, 1767, 2355, 2946, 3530, 4121, 4712][i]!,
+      value: kb * 1000,
+    }));
+    const judgement = judgeMetric(stepThenFlat, NODE_HEAP_USED);
+    expect(judgement.perDisconnect).toBeGreaterThan(64);
+    expect(judgement.verdict).toBe('clean');
+    expect(judgement.reason).toMatch(/^no growth that repeats: 69 B per disconnect overall \(95% CI 7–130 B; median of pairwise slopes \d+ B per disconnect\)/);
+  });
+
+  it('does not let the same step hide a leak: 256 B per disconnect on top stays a leak or inconclusive', () => {
+    const leaking = [10_786, 11_203, 11_156, 11_232, 11_245, 11_144, 11_258, 11_288, 11_302].map((kb, i) => {
+      const disconnects = [0, 590, 1176, 1767, 2355, 2946, 3530, 4121, 4712][i]!;
+      return { disconnects, value: kb * 1000 + 256 * disconnects };
+    });
+    expect(judgeMetric(leaking, NODE_HEAP_USED).verdict).not.toBe('clean');
+  });
+
   it('calls the leaky streamer a leak at ~42 KB per disconnect', () => {
     const judgement = judgeMetric(oldLeaking, NODE_HEAP_USED);
     expect(judgement.verdict).toBe('leak');
