@@ -72,6 +72,7 @@ async function defaultRuns(runs: number): Promise<void> {
       if (!report.targets.find((t) => t.name === 'new')?.expectationMet) newMissed++;
       newVerdicts[verdict('new')] = (newVerdicts[verdict('new')] ?? 0) + 1;
       console.log(`run ${i}: exit ${code}, ${(ms / 1000).toFixed(1)} s, old=${verdict('old')} new=${verdict('new')}`);
+      for (const t of report.targets) if (!t.expectationMet) console.log(`  ${t.name}: ${t.reason}`);
     } catch {
       failedRuns++;
       console.log(`run ${i}: exit ${code}, ${(ms / 1000).toFixed(1)} s, no report`);

@@ -22,8 +22,8 @@ export interface LeakcheckOptions extends TargetFlags {
   startTimeoutMs?: number;
   settleMs?: number;
   budgets?: Budgets;
-  /** One target after another instead of side by side. */
-  sequential?: boolean;
+  /** Targets side by side instead of one after another (faster, noisier: see RunOptions.parallel). */
+  parallel?: boolean;
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
 }
@@ -42,7 +42,7 @@ export async function leakcheck(options: LeakcheckOptions = {}): Promise<Leakche
     settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
     budgets: options.budgets ?? {},
     snapshotDir: null,
-    sequential: options.sequential === true,
+    parallel: options.parallel === true,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });

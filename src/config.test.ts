@@ -14,7 +14,7 @@ describe('config file', () => {
         path: '/v1/stream/{id}',
         scenarios: ['mixed'],
         seed: 4,
-        sequential: true,
+        parallel: true,
         open: true,
         budgets: { maxBytesPerDisconnect: 512 },
       },
@@ -28,7 +28,7 @@ describe('config file', () => {
       path: '/v1/stream/{id}',
       scenario: ['mixed'],
       seed: 4,
-      sequential: true,
+      parallel: true,
       open: true,
       maxBytesPerDisconnect: 512,
     });
@@ -41,7 +41,7 @@ describe('config file', () => {
     [{ seed: -1 }, /seed: must be a whole number/],
     [{ budgets: { maxBytes: 1 } }, /budgets\.maxBytes: unknown key/],
     [{ scenarios: 'mixed' }, /scenarios: must be an array of strings/],
-    [{ sequential: 'yes' }, /sequential: must be true or false/],
+    [{ parallel: 'yes' }, /parallel: must be true or false/],
     [{ open: 'yes' }, /open: must be true or false/],
   ])('names the key that is wrong: %j', (raw, message) => {
     expect(() => parseConfig(raw, 'leakcheck.config.json')).toThrow(ScenarioError);

@@ -20,7 +20,7 @@ export interface ConfigValues extends TargetFlags {
   maxBytesPerDisconnect?: number;
   maxHandlesPerDisconnect?: number;
   startTimeout?: number;
-  sequential?: boolean;
+  parallel?: boolean;
   open?: boolean;
 }
 
@@ -30,7 +30,7 @@ interface TargetEntry {
   probe?: 'node' | 'go' | 'proc' | 'auto';
 }
 
-const KEYS = ['targets', 'builtin', 'selfCheck', 'path', 'scenarios', 'seed', 'junit', 'out', 'open', 'budgets', 'startTimeoutMs', 'sequential'];
+const KEYS = ['targets', 'builtin', 'selfCheck', 'path', 'scenarios', 'seed', 'junit', 'out', 'open', 'budgets', 'startTimeoutMs', 'parallel'];
 
 export async function loadConfig(cwd: string): Promise<{ file: string; values: ConfigValues } | null> {
   const file = path.join(cwd, CONFIG_FILE);
@@ -88,7 +88,7 @@ export function parseConfig(raw: unknown, file: string, prefix = ''): ConfigValu
   }
   if (config.builtin !== undefined) values.builtin = strings('builtin', config.builtin);
   if (config.selfCheck !== undefined) values.selfCheck = typeof config.selfCheck === 'boolean' ? config.selfCheck : fail('selfCheck', 'must be true or false');
-  if (config.sequential !== undefined) values.sequential = typeof config.sequential === 'boolean' ? config.sequential : fail('sequential', 'must be true or false');
+  if (config.parallel !== undefined) values.parallel = typeof config.parallel === 'boolean' ? config.parallel : fail('parallel', 'must be true or false');
   if (config.path !== undefined) values.path = str('path', config.path);
   if (config.scenarios !== undefined) values.scenario = strings('scenarios', config.scenarios);
   if (config.seed !== undefined) values.seed = int('seed', config.seed, 0, 2 ** 31 - 1);

@@ -24,7 +24,7 @@ describe('leakcheck() from a test', () => {
     expect(mine?.heap.bytesPerDisconnect).toBeGreaterThan(3000);
   }, 120_000);
 
-  it('runs targets side by side, or one after another with sequential: true; the report keeps their order', async () => {
+  it('runs targets one after another, or side by side with parallel: true; the report keeps their order', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'leakcheck-api-'));
     const scenario = path.join(dir, 'tiny.json');
     await writeFile(
@@ -40,13 +40,13 @@ describe('leakcheck() from a test', () => {
       }),
     );
     const server = JSON.stringify(path.join(FIXTURES, 'planted-leak-server.mjs'));
-    const order = async (sequential: boolean) => {
+    const order = async (parallel: boolean) => {
       const events: string[] = [];
       const report = await leakcheck({
         target: [`a=LEAK_BYTES=4096 node ${server}`, `b=node ${server}`],
         scenario: [scenario],
         seed: 2,
-        sequential,
+        parallel,
         onEvent: (event) => {
           if (event.type === 'target-start') events.push(`start ${event.target}`);
           if (event.type === 'scenario-done') events.push(`done ${event.target}`);
@@ -59,8 +59,8 @@ describe('leakcheck() from a test', () => {
       expect(report.problems).toEqual([]);
       return events;
     };
-    expect(await order(true)).toEqual(['start a', 'done a', 'start b', 'done b']);
-    const sideBySide = await order(false);
+    expect(await order(false)).toEqual(['start a', 'done a', 'start b', 'done b']);
+    const sideBySide = await order(true);
     expect(sideBySide.slice(0, 2).sort()).toEqual(['start a', 'start b']);
     await rm(dir, { recursive: true, force: true });
   }, 120_000);

@@ -86,3 +86,12 @@ export async function processesMentioning(marker: string): Promise<number[]> {
   }
   return pids;
 }
+
+/** Polls `check` every 20 ms until it holds or `timeoutMs` passes; the last answer is returned. */
+export async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    if (check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return check();
+}

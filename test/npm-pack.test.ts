@@ -11,34 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LeakcheckReport } from '../src/report/types.js';
 import { processesMentioning, ROOT, tempDir } from './helpers.js';
 
-function npm(args: string[], cwd: string, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+/** A command as its own process group, killed whole if it outlives `timeoutMs`. */
+function runBounded(
+  command: string,
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('npm', args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (output += text));
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
-
-function installedCli(app: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(path.join(app, 'node_modules', '.bin', 'streamer-leakcheck'), args, {
-      cwd: app,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
-    });
+    const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
@@ -55,6 +37,15 @@ function installedCli(app: string, args: string[], timeoutMs: number): Promise<{
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+async function npm(args: string[], cwd: string, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  const { code, stdout, stderr } = await runBounded('npm', args, cwd, timeoutMs, { npm_config_update_notifier: 'false' });
+  return { code, output: stdout + stderr };
+}
+
+function installedCli(app: string, args: string[], timeoutMs: number) {
+  return runBounded(path.join(app, 'node_modules', '.bin', 'streamer-leakcheck'), args, app, timeoutMs, { NO_COLOR: '1' });
 }
 
 describe('installed from an npm pack tarball', () => {

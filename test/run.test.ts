@@ -47,8 +47,7 @@ describe('streamer-leakcheck run', () => {
     expect(mixed.upstream?.summary).toMatch(/never reached the upstream/);
     const fixedMixed = fixed.scenarios.find((s) => s.scenario === 'mixed')!;
     expect(fixedMixed.upstream?.summary).toMatch(/reached the upstream/);
-    // Targets run side by side, each against an upstream of its own: new's counters hold new's streams
-    // only (a shared upstream would count old's too, started during new's cycles).
+    // Each target has an upstream of its own: new's counters hold new's streams only, none of old's.
     expect(report.targets.map((t) => t.name)).toEqual(['old', 'new']);
     expect(fixedMixed.upstream!.streamsStarted).toBeLessThanOrEqual(fixedMixed.disconnects + fixedMixed.completed);
     expect(fixedMixed.upstream!.streamsCancelled).toBeGreaterThan(0.9 * fixedMixed.disconnects);

@@ -3,27 +3,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isAlive, waitUntil } from '../../test/helpers.js';
 import { openerCommand, openFile, OPENER_ENV } from './open.js';
 
 const OPENER = path.resolve(__dirname, '../../test/fixtures/recording-opener.sh');
 const HTML = '/tmp/reports/2026-11-25T10-58-12Z/report.html';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
-    if (check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return check();
-}
 
 describe('openerCommand', () => {
   it('uses the platform opener', () => {
@@ -59,7 +43,7 @@ describe('openFile (real opener processes)', () => {
     const record = path.join(dir, 'argv');
     const outcome = await openFile(HTML, { env: { ...process.env, [OPENER_ENV]: OPENER, RECORD_ARGV_TO: record } });
     expect(outcome).toEqual({ opened: true, pid: null });
-    expect(await waitFor(() => existsSync(record), 5000)).toBe(true);
+    expect(await waitUntil(() => existsSync(record), 5000)).toBe(true);
     expect(await readFile(record, 'utf8')).toBe(`${HTML}\n`);
   });
 
@@ -81,7 +65,7 @@ describe('openFile (real opener processes)', () => {
     expect(outcome.opened).toBe(true);
     const pid = (outcome as { pid: number }).pid;
     started.push(pid);
-    expect(alive(pid)).toBe(true);
+    expect(isAlive(pid)).toBe(true);
     // Its own process group: Ctrl-C in our terminal does not reach it (and the test can stop it whole).
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2])).toBe(pid);

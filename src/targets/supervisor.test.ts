@@ -1,24 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { isAlive, waitUntil } from '../../test/helpers.js';
 import { ProcessSupervisor } from './supervisor.js';
 import { findFreePort, waitForPort } from './ports.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return check();
-}
 
 describe('ProcessSupervisor', () => {
   const supervisor = new ProcessSupervisor();
@@ -34,10 +17,10 @@ describe('ProcessSupervisor', () => {
         resolve(Number(line));
       });
     });
-    expect(alive(grandchildPid)).toBe(true);
+    expect(isAlive(grandchildPid)).toBe(true);
     const exit = await child.stop();
     expect(exit.signal).toBe('SIGTERM');
-    expect(await until(() => !alive(grandchildPid), 2000)).toBe(true);
+    expect(await waitUntil(() => !isAlive(grandchildPid), 2000)).toBe(true);
   });
 
   it('kills a child that ignores SIGTERM after the grace period', async () => {
@@ -99,10 +82,10 @@ describe('when the harness itself dies', () => {
     `;
     const harness = new ProcessSupervisor().spawn({ name: 'harness', command: process.execPath, args: ['--input-type=module', '-e', script] });
     const pid = await new Promise<number>((resolve) => harness.onLine((line, stream) => stream === 'stdout' && resolve(Number(line))));
-    expect(alive(pid)).toBe(true);
+    expect(isAlive(pid)).toBe(true);
     const exit = await harness.exited;
     expect(exit.code).not.toBe(0);
     expect(harness.tail('stderr').join('\n')).toMatch(/harness crashed/);
-    expect(await until(() => !alive(pid), 2000)).toBe(true);
+    expect(await waitUntil(() => !isAlive(pid), 2000)).toBe(true);
   });
 });
