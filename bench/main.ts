@@ -11,7 +11,8 @@
  *   4. soak, 5. heap snapshot cost, 6. goroutine dump cost: a Go server with ~2000 goroutines, the
  *      dump (debug=2) against the count (debug=1), and how long the server stops answering meanwhile.
  *
- * Options: --runs N (default 20), --only time|rate|sensitivity|soak|snapshot|goroutine-dump (repeatable), --sensitivity-runs N
+ * Options: --runs N (default 20), --only time|rate|sensitivity|soak|snapshot|goroutine-dump (repeatable), --sensitivity-runs N,
+ * --parallel (the default runs with targets side by side)
  * (default 5), --soak-clients N (default 100 000).
  */
 import { spawn } from 'node:child_process';
@@ -57,7 +58,9 @@ async function defaultRuns(runs: number): Promise<void> {
     const json = path.join(dir, `run-${i}.json`);
     const started = Date.now();
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'run', '--seed', String(1000 + i), '--no-report', '--no-progress', '--json', json], {
+      const args = ['run', '--seed', String(1000 + i), '--no-report', '--no-progress', '--json', json];
+      if (process.argv.includes('--parallel')) args.push('--parallel');
+      const child = spawn(process.execPath, [BIN, ...args], {
         stdio: 'ignore',
       });
       child.on('close', resolve);
