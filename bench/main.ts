@@ -11,9 +11,8 @@
  *   4. soak, 5. heap snapshot cost, 6. goroutine dump cost: a Go server with ~2000 goroutines, the
  *      dump (debug=2) against the count (debug=1), and how long the server stops answering meanwhile.
  *
- * Options: --runs N (default 20), --only time|rate|sensitivity|soak|snapshot|goroutine-dump (repeatable), --sensitivity-runs N,
- * --parallel (the default runs with targets side by side)
- * (default 5), --soak-clients N (default 100 000).
+ * Options: --runs N (default 20), --only time|rate|sensitivity|soak|snapshot|goroutine-dump (repeatable), --sensitivity-runs N
+ * (default 5), --soak-clients N (default 100 000), --parallel (the default runs with targets side by side).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
