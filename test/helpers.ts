@@ -32,16 +32,24 @@ export function runCli(
     options.onStdout?.(text);
   });
   child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-  const timer = setTimeout(() => {
+  // Out of time: SIGTERM first, so the CLI stops the targets it started (their process groups are their
+  // own, out of reach of a kill of the CLI's group), then SIGKILL what is left of the CLI's group.
+  const kill = (signal: NodeJS.Signals) => {
     try {
-      process.kill(-child.pid!, 'SIGKILL');
+      process.kill(-child.pid!, signal);
     } catch {
       // already gone
     }
+  };
+  let forced: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    kill('SIGTERM');
+    forced = setTimeout(() => kill('SIGKILL'), 3000);
   }, options.timeoutMs ?? 60_000);
   const result = new Promise<CliResult>((resolve) => {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(forced);
       resolve({ code, signal, stdout, stderr });
     });
   }) as Promise<CliResult> & { pid: number };

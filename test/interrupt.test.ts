@@ -63,3 +63,27 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('run interrupted by %s', (signal) 
     expect(result.stdout).toMatch(/INCOMPLETE/);
   });
 });
+
+describe('run killed with SIGKILL (no handler, no exit hook runs)', () => {
+  it('leaves no reference server or upstream behind: each notices its harness is gone within ~1 s', async () => {
+    const out = await tempDir('sigkill');
+    const run = runCli(['run', '--seed', '6', '--out', out, '--no-progress'], { timeoutMs: 60_000, env: { RUN_MARK: out } });
+    let children: number[] = [];
+    for (let i = 0; i < 100 && children.length < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      children = await childrenOf(run.pid);
+    }
+    expect(children.length).toBeGreaterThanOrEqual(2);
+
+    process.kill(run.pid, 'SIGKILL');
+    await run;
+    let left = await processesMentioning(out);
+    for (let i = 0; i < 50 && left.length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      left = await processesMentioning(out);
+    }
+    // Clean up before asserting, so a failure does not leave them running either.
+    for (const pid of left) process.kill(pid, 'SIGKILL');
+    expect(left).toEqual([]);
+  });
+});

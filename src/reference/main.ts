@@ -14,6 +14,7 @@
  */
 import type http from 'node:http';
 import { parseArgs } from 'node:util';
+import { SUPERVISOR_PID_ENV } from '../core/supervisor-env.js';
 import { createNewStreamerServer } from './new/streamer.js';
 import { createOldStreamerServer } from './old/streamer.js';
 import { createUpstreamServer } from './upstream.js';
@@ -85,6 +86,21 @@ function createServer(options: Options): http.Server {
   return create(options.upstream as string).server;
 }
 
+/**
+ * Started by the harness, a reference server outlives it only if the harness was SIGKILLed (its exit
+ * hook, which kills every child group, never ran): a zombie server of a tool about zombies. It checks
+ * once a second whether the harness that started it is still its parent, and leaves when it is not.
+ */
+function exitWhenSupervisorGone(shutdown: () => void): void {
+  const supervisor = Number(process.env[SUPERVISOR_PID_ENV]);
+  if (!Number.isInteger(supervisor) || supervisor <= 0 || process.ppid !== supervisor) return;
+  setInterval(() => {
+    if (process.ppid !== supervisor) shutdown();
+  }, ORPHAN_CHECK_MS).unref();
+}
+
+const ORPHAN_CHECK_MS = 1000;
+
 function main(): void {
   let running: http.Server | undefined;
   // Installed first, so a signal during start-up also exits 0.
@@ -95,6 +111,7 @@ function main(): void {
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+  exitWhenSupervisorGone(shutdown);
 
   const options = parseCommandLine();
   const server = createServer(options);

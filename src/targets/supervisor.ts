@@ -7,6 +7,7 @@
  * this process exits for any reason, so a crash of the harness leaves nothing running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { SUPERVISOR_PID_ENV } from '../core/supervisor-env.js';
 
 export interface ChildSpec {
   /** Name used in messages: 'old', 'upstream', 'my-server'. */
@@ -165,7 +166,9 @@ export class ProcessSupervisor {
     installExitHook();
     const child = spawn(spec.command, spec.args ?? [], {
       cwd: spec.cwd,
-      env: { ...process.env, ...spec.env },
+      // The harness's pid, for children of our own (the reference servers) to notice it is gone even
+      // when it was SIGKILLed and its exit hook never ran. User targets ignore it.
+      env: { ...process.env, ...spec.env, [SUPERVISOR_PID_ENV]: String(process.pid) },
       shell: spec.shell ? '/bin/sh' : false,
       // A process group of its own: Ctrl-C reaches only the harness, which stops the group itself,
       // and stopping the group reaches every process the child forked.
