@@ -93,9 +93,10 @@ describe('installed from an npm pack tarball', () => {
     expect(scenarios.code).toBe(0);
     expect(scenarios.stdout).toMatch(/^mixed\s/m);
 
-    // A short run of the built-in pair from the installed package: 200-disconnect cycles are too small
-    // for new's heap to prove clean every time, but old's ~40 KB per disconnect is a leak at any size
-    // and new can never be called one (a cycle must carry > 50 KB at ≥ 128 B per disconnect).
+    // A short run of the built-in pair from the installed package. Its 200-client warm-up is far too short
+    // for new's heap: V8 is still compiling and new drifts 150–350 B per disconnect (measured), which a
+    // run this short may call anything, leak included. What this test needs is that every piece resolved
+    // from the other folder: old's ~40 KB per disconnect, and new's workers and handles back to zero.
     const json = path.join(work, 'report.json');
     const run = await installedCli(
       app,
@@ -107,8 +108,10 @@ describe('installed from an npm pack tarball', () => {
     expect(report.problems).toEqual([]);
     expect(report.targets.map((t) => t.name)).toEqual(['old', 'new']);
     expect(report.targets[0]!.verdict).toBe('leak');
-    expect(report.targets[1]!.verdict).not.toBe('leak');
     expect(report.targets[0]!.heap.bytesPerDisconnect).toBeGreaterThan(10_000);
+    expect(report.targets[0]!.liveWorkers?.perDisconnect).toBeGreaterThan(0.9);
+    expect(report.targets[1]!.liveWorkers).toEqual({ perDisconnect: 0, atEnd: 0 });
+    expect(Math.abs(report.targets[1]!.handles.perDisconnect!)).toBeLessThan(0.02);
     expect(await processesMentioning(app)).toEqual([]);
   }, 150_000);
 });

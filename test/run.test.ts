@@ -51,6 +51,9 @@ describe('streamer-leakcheck run', () => {
     expect(report.targets.map((t) => t.name)).toEqual(['old', 'new']);
     expect(fixedMixed.upstream!.streamsStarted).toBeLessThanOrEqual(fixedMixed.disconnects + fixedMixed.completed);
     expect(fixedMixed.upstream!.streamsCancelled).toBeGreaterThan(0.9 * fixedMixed.disconnects);
+    // The heap the verdicts read leaves V8's compiled code out; every row records that beside it.
+    expect(fixedMixed.samples.length).toBeGreaterThanOrEqual(3);
+    for (const row of fixedMixed.samples) expect(row.compiledCodeBytes).toBeGreaterThan(100_000);
 
     // What leaked (heap snapshots): one Channel per disconnect, held through the manager's map.
     const leaked = mixed.attribution!;

@@ -12,7 +12,8 @@ import type { MetricSpec } from './types.js';
 // Node targets (sampled by the injected probe after forced GC)
 
 /**
- * V8 heap used. Measured on a clean Node SSE server (2×gc per sample, 50 clients leaving after 3
+ * V8 heap used, with compiled code left out (see TargetSample.heapUsedBytes: V8 compiling and
+ * optimising was most of the reference `new`'s early drift). Measured on a clean Node SSE server (2×gc per sample, 50 clients leaving after 3
  * events): after warm-up the heap still drifts ~86 B/disconnect over the first 2 000 disconnects and
  * ~4 B/disconnect after 5 000, with ±20 KB between samples.
  * - leak 128 B/disconnect: 1.5× the steepest clean drift (86 B), so a run whose cycles all sit in the

@@ -107,12 +107,11 @@ async function settledSample(gc: GcFunction | null, options: SettleOptions) {
     }
   }
   const memory = reading.memory;
-  const spaces: Record<string, number> = {};
-  for (const space of v8.getHeapSpaceStatistics()) spaces[space.space_name] = space.space_used_size;
+  const code = v8.getHeapCodeStatistics();
   return {
     pid: process.pid,
-    spaces,
     heapUsedBytes: memory.heapUsed,
+    compiledCodeBytes: code.code_and_metadata_size + code.bytecode_and_metadata_size,
     heapTotalBytes: memory.heapTotal,
     externalBytes: memory.external,
     arrayBuffersBytes: memory.arrayBuffers,

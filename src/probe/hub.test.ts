@@ -66,6 +66,9 @@ describe('ProbeHub with the injected agent', () => {
     expect(grown).toBeLessThan(100 * 8192 * 2);
     // One leaked interval timer per disconnect.
     expect((after!.resources.Timeout ?? 0) - (warm!.resources.Timeout ?? 0)).toBe(100);
+    // Compiled code is read beside the heap, as a part of it: some hundreds of KB in any Node process.
+    expect(after!.compiledCodeBytes).toBeGreaterThan(100_000);
+    expect(after!.compiledCodeBytes).toBeLessThan(after!.heapUsedBytes);
   });
 
   it('sees a clean server stay flat', async () => {

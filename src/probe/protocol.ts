@@ -53,7 +53,13 @@ export const PRIMER_SETTLE: SettleOptions = { maxGcPasses: 6, toleranceBytes: 8 
 /** One settled reading inside one Node process. All byte figures after the forced GC. */
 export interface NodeProcessSample {
   pid: number;
+  /** process.memoryUsage().heapUsed, compiled code included. */
   heapUsedBytes: number;
+  /**
+   * V8's machine code and bytecode with their metadata (v8.getHeapCodeStatistics(): code_and_metadata_size
+   * + bytecode_and_metadata_size), a part of heapUsedBytes.
+   */
+  compiledCodeBytes: number;
   heapTotalBytes: number;
   externalBytes: number;
   arrayBuffersBytes: number;

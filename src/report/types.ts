@@ -113,8 +113,9 @@ export interface ScenarioResult {
 export interface SampleRow {
   x: number;
   atMs: number;
-  /** Node probe only. */
+  /** Node probe only. V8 heap used after a settled GC, compiled code left out (it is compiledCodeBytes). */
   heapUsedBytes?: number;
+  compiledCodeBytes?: number;
   externalBytes?: number;
   arrayBuffersBytes?: number;
   handles?: number;

@@ -524,6 +524,7 @@ function toRow(sample: TargetSample, x: number): SampleRow {
 
 const SERIES_KEYS = [
   'heapUsedBytes',
+  'compiledCodeBytes',
   'externalBytes',
   'arrayBuffersBytes',
   'rssBytes',
