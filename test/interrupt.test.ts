@@ -25,6 +25,16 @@ async function childrenOf(pid: number): Promise<number[]> {
   return found;
 }
 
+/**
+ * Still running: exists and is not a zombie. The reaper outlives the harness by a moment and is then
+ * nobody's child but init's, which in a container may never wait for it.
+ */
+async function isRunning(pid: number): Promise<boolean> {
+  if (!isAlive(pid)) return false;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+}
+
 describe.each(['SIGINT', 'SIGTERM'] as const)('run interrupted by %s', (signal) => {
   it('stops every child within 2 s, writes the partial report marked incomplete, exits 130', async () => {
     const out = await tempDir(`interrupt-${signal}`);
@@ -44,7 +54,7 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('run interrupted by %s', (signal) 
     process.kill(run.pid, signal);
     let childrenGoneAfterMs = Infinity;
     for (let i = 0; i < 100; i++) {
-      if (children.every((pid) => !isAlive(pid))) {
+      if ((await Promise.all(children.map(isRunning))).every((running) => !running)) {
         childrenGoneAfterMs = Date.now() - sentAt;
         break;
       }
@@ -85,5 +95,46 @@ describe('run killed with SIGKILL (no handler, no exit hook runs)', () => {
     // Clean up before asserting, so a failure does not leave them running either.
     for (const pid of left) process.kill(pid, 'SIGKILL');
     expect(left).toEqual([]);
+  });
+
+  it('leaves no user target behind either: the reaper stops its group, then exits itself', async () => {
+    const out = await tempDir('sigkill-user');
+    // A server that knows nothing of the harness (no agent either: /proc probe), in a long scenario.
+    const server = path.join(__dirname, 'fixtures', 'planted-leak-server.mjs');
+    const run = runCli(
+      ['run', '--target', `mine=node ${JSON.stringify(server)}`, '--probe', 'mine=proc', '--seed', '6', '--out', out, '--no-progress'],
+      { timeoutMs: 60_000, env: { RUN_MARK: out } },
+    );
+    const commandOf = (pid: number) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    let target: number | undefined;
+    let reaper: number | undefined;
+    for (let i = 0; i < 100 && (target === undefined || reaper === undefined); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (const pid of await childrenOf(run.pid)) {
+        const command = await commandOf(pid);
+        if (command.includes('reaper.js')) reaper = pid;
+        else if (command.includes('planted-leak-server')) target = pid;
+      }
+    }
+    expect(target).toBeDefined();
+    expect(reaper).toBeDefined();
+    // Killed mid-scenario, with the target still up: what is left after this is the reaper's to stop.
+    expect(await isRunning(target!)).toBe(true);
+
+    process.kill(run.pid, 'SIGKILL');
+    await run;
+    // A process that has exited but not been waited for (its new parent may not reap) has no command line.
+    const reaperRunning = async () => (await commandOf(reaper!)).includes('reaper.js');
+    let left = await processesMentioning(out);
+    let reaperLeft = await reaperRunning();
+    for (let i = 0; i < 50 && (left.length > 0 || reaperLeft); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      left = await processesMentioning(out);
+      reaperLeft = await reaperRunning();
+    }
+    for (const pid of left) process.kill(pid, 'SIGKILL');
+    if (reaperLeft) process.kill(reaper!, 'SIGKILL');
+    expect(left).toEqual([]);
+    expect(reaperLeft).toBe(false);
   });
 });

@@ -4,9 +4,12 @@
  * (an `npm start` wrapper's node, cluster workers, a shell's children). Tests use the same module.
  *
  * Groups are killed on `stop()`, on `stopAll()`, and — as a last resort — synchronously with SIGKILL when
- * this process exits for any reason, so a crash of the harness leaves nothing running.
+ * this process exits for any reason, so a crash of the harness leaves nothing running. A SIGKILL runs no
+ * exit hook: for that, the reaper (reaper.ts), a process of its own, stops every group still listed once
+ * this process is gone.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { compiled } from '../core/paths.js';
 import { SUPERVISOR_PID_ENV } from '../core/supervisor-env.js';
 
 export interface ChildSpec {
@@ -147,6 +150,29 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** This process's reaper (see reaper.ts), started with its first child. */
+let reaper: ChildProcess | null = null;
+
+/** Tell the reaper a group to stop should this process die unannounced (`+PGID`), or one that is gone (`-PGID`). */
+function tellReaper(line: string): void {
+  if (!reaper) {
+    reaper = spawn(process.execPath, [compiled('targets/reaper.js')], {
+      // A group of its own, so a Ctrl-C meant for the harness is not the reaper's; and none of the
+      // harness's environment (a NODE_OPTIONS preload, say): it needs nothing from it.
+      detached: true,
+      env: {},
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    // A reaper that failed to start or died leaves the exit hook, and the reference servers' own watch.
+    reaper.on('error', () => {});
+    reaper.stdin?.on('error', () => {});
+    // Neither keeps this process alive nor counts among its open handles.
+    reaper.unref();
+    (reaper.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  }
+  if (reaper.stdin?.writable) reaper.stdin.write(`${line}\n`);
+}
+
 /** Every live child of every supervisor in this process, for the exit hook. */
 const everyLiveChild = new Set<ManagedProcess>();
 let exitHookInstalled = false;
@@ -178,7 +204,9 @@ export class ProcessSupervisor {
     const managed = new ManagedProcess(child, spec.name, (gone) => {
       this.children.delete(gone);
       everyLiveChild.delete(gone);
+      tellReaper(`-${gone.pid}`);
     });
+    if (managed.pid > 1) tellReaper(`+${managed.pid}`);
     this.children.add(managed);
     everyLiveChild.add(managed);
     return managed;
