@@ -115,7 +115,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--junit <file>', 'also write JUnit XML there (one testcase per target x scenario)')
     .option('--max-bytes-per-disconnect <n>', 'fail when a target expected clean keeps more heap than this per disconnect', nonNegative('--max-bytes-per-disconnect'))
     .option('--max-handles-per-disconnect <n>', 'fail when a target expected clean keeps more handles (or fds) than this per disconnect', nonNegative('--max-handles-per-disconnect'))
-    .option('--parallel', 'run the targets side by side instead of one after another (~25% faster on 2 cores, noisier figures)')
+    .option('--parallel', 'run the targets side by side instead of one after another (~15% faster on 2 cores, noisier figures)')
     .option('--no-snapshots', 'take no heap snapshots of Node targets (no "what leaked" under leak verdicts)')
     .option('--no-color', 'plain output even on a terminal (NO_COLOR is respected too)')
     .option('--no-progress', 'no live progress line')
