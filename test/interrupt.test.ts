@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import type { LeakcheckReport } from '../src/report/types.js';
 import { isAlive, processesMentioning, runCli, tempDir } from './helpers.js';
 
-async function childrenOf(pid: number): Promise<number[]> {
+/** The processes `pid` started, the reaper among them only when asked for (it is checked on its own). */
+async function childrenOf(pid: number, withReaper = false): Promise<number[]> {
   const { readFile: read } = await import('node:fs/promises');
   const { readdir } = await import('node:fs/promises');
   const found: number[] = [];
@@ -17,7 +18,9 @@ async function childrenOf(pid: number): Promise<number[]> {
     try {
       const stat = await read(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) found.push(Number(entry));
+      if (ppid !== pid) continue;
+      if (!withReaper && (await read(`/proc/${entry}/cmdline`, 'utf8')).includes('reaper.js')) continue;
+      found.push(Number(entry));
     } catch {
       // gone
     }
@@ -49,6 +52,8 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('run interrupted by %s', (signal) 
     }
     expect(children.length).toBeGreaterThanOrEqual(2);
     await new Promise((resolve) => setTimeout(resolve, 1500));
+    const reapers = (await childrenOf(run.pid, true)).filter((pid) => !children.includes(pid));
+    expect(reapers.length).toBe(1);
 
     const sentAt = Date.now();
     process.kill(run.pid, signal);
@@ -65,6 +70,13 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('run interrupted by %s', (signal) 
     expect(childrenGoneAfterMs).toBeLessThan(2000);
     expect(result.code).toBe(130);
     expect(await processesMentioning(out)).toEqual([]);
+    // The reaper ends with the harness (its groups already stopped, it has nothing to do).
+    let reaperRunning = await isRunning(reapers[0]!);
+    for (let i = 0; i < 20 && reaperRunning; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      reaperRunning = await isRunning(reapers[0]!);
+    }
+    expect(reaperRunning).toBe(false);
 
     const report = JSON.parse(await readFile(json, 'utf8')) as LeakcheckReport;
     expect(report.complete).toBe(false);
@@ -85,6 +97,10 @@ describe('run killed with SIGKILL (no handler, no exit hook runs)', () => {
     }
     expect(children.length).toBeGreaterThanOrEqual(2);
 
+    // The reaper would stop them too: without it, what is tested is the servers' own watch on their parent.
+    for (const pid of await childrenOf(run.pid, true)) {
+      if ((await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).includes('reaper.js')) process.kill(pid, 'SIGKILL');
+    }
     process.kill(run.pid, 'SIGKILL');
     await run;
     let left = await processesMentioning(out);
@@ -110,7 +126,7 @@ describe('run killed with SIGKILL (no handler, no exit hook runs)', () => {
     let reaper: number | undefined;
     for (let i = 0; i < 100 && (target === undefined || reaper === undefined); i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      for (const pid of await childrenOf(run.pid)) {
+      for (const pid of await childrenOf(run.pid, true)) {
         const command = await commandOf(pid);
         if (command.includes('reaper.js')) reaper = pid;
         else if (command.includes('planted-leak-server')) target = pid;

@@ -111,7 +111,14 @@ describe('installed from an npm pack tarball', () => {
     expect(report.targets[0]!.heap.bytesPerDisconnect).toBeGreaterThan(10_000);
     expect(report.targets[0]!.liveWorkers?.perDisconnect).toBeGreaterThan(0.9);
     expect(report.targets[1]!.liveWorkers).toEqual({ perDisconnect: 0, atEnd: 0 });
+    expect(report.targets[1]!.handles.perDisconnect).not.toBeNull();
     expect(Math.abs(report.targets[1]!.handles.perDisconnect!)).toBeLessThan(0.02);
-    expect(await processesMentioning(app)).toEqual([]);
+    // The reaper (its script is under app/) ends with the harness: give it a moment.
+    let left = await processesMentioning(app);
+    for (let i = 0; i < 20 && left.length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      left = await processesMentioning(app);
+    }
+    expect(left).toEqual([]);
   }, 150_000);
 });

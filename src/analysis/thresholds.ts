@@ -13,9 +13,10 @@ import type { MetricSpec } from './types.js';
 
 /**
  * V8 heap used, with compiled code left out (see TargetSample.heapUsedBytes: V8 compiling and
- * optimising was most of the reference `new`'s early drift). Measured on a clean Node SSE server (2×gc per sample, 50 clients leaving after 3
- * events): after warm-up the heap still drifts ~86 B/disconnect over the first 2 000 disconnects and
- * ~4 B/disconnect after 5 000, with ±20 KB between samples.
+ * optimising was most of the reference `new`'s early drift). Measured on a clean Node SSE server with
+ * code included (FIELD-NOTES: 2×gc per sample, 50 clients leaving after 3 events): after warm-up the
+ * heap still drifts ~86 B/disconnect over the first 2 000 disconnects and ~4 B/disconnect after 5 000,
+ * with ±20 KB between samples. Without the code the drift is lower; the thresholds keep their margin.
  * - leak 128 B/disconnect: 1.5× the steepest clean drift (86 B), so a run whose cycles all sit in the
  *   early-drift regime (4 × 500 disconnects) is not called leaky; 2× below the smallest planted leak we
  *   must catch (256 B/disconnect, which measures ~256–340 B with the drift on top).

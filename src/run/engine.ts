@@ -44,8 +44,8 @@ export interface RunOptions {
   /** Pause after each batch before sampling, so closes and cancellations in flight can finish. */
   settleMs: number;
   /**
-   * A 0700 folder for heap snapshots of Node targets (start and end of each scenario), diffed into
-   * "what leaked" under leak verdicts; null for no snapshots.
+   * A 0700 folder for heap snapshots of Node targets (at the start of each scenario, and at its end when
+   * it is a leak), diffed into "what leaked" under leak verdicts; null for no snapshots.
    */
   snapshotDir?: string | null;
   /** Numbers instead of (on top of) verdicts, for targets expected clean: exceeded -> the run fails. */
@@ -139,6 +139,9 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
               // Handled from the start: a failure surfaces where the run awaits them all, not as unhandled.
               work.catch(() => {});
               attributions.push(work);
+            },
+            attributionsSettled: async () => {
+              await Promise.allSettled(attributions);
             },
           });
           results.push(result);
@@ -293,11 +296,13 @@ interface MeasureContext extends RunOptions {
   emit: (event: RunEvent) => void;
   /**
    * Takes the reading of a leaking target's heap snapshots, which fills in its result's attribution
-   * later. The run waits for it before reporting; meanwhile the target has stopped and the next one
-   * runs. Measured on the default run: old's two snapshots (10 + 65 MB) take 1.8–2.9 s to read, time
-   * new's start and warm-up (dropped from its figures) now cover.
+   * later. The run waits for it before reporting; meanwhile the target stops and the next one starts.
+   * Measured on the default run: old's two snapshots (10 + 65 MB) take 1.8–2.9 s to read, time new's
+   * start and warm-up (dropped from its figures) now cover.
    */
   deferAttribution: (work: Promise<void>) => void;
+  /** Resolves once no snapshot reading is running: a baseline and its cycles get the CPU to themselves. */
+  attributionsSettled: () => Promise<void>;
 }
 
 async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: MeasureContext): Promise<ScenarioResult> {
@@ -312,6 +317,8 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
   });
   const steadyController = new AbortController();
   let steady: Promise<SteadyLoadFigures | null> = Promise.resolve(null);
+  /** Snapshots written and not (yet) handed to an attribution: removed when the scenario ends. */
+  const snapshotsWritten: SnapshotWritten[] = [];
   try {
     const endpoint = { origin: target.origin, pathTemplate: spec.pathTemplate };
     const guarded = <T>(work: Promise<T>) => Promise.race([work, target.died]);
@@ -364,7 +371,12 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
     let firstSample: TargetSample | null = null;
     const snapshotting = Boolean(ctx.snapshotDir) && target.probe === 'node';
     const snapshot = (name: string) =>
-      guarded(ctx.hub.snapshot(target.label, ctx.snapshotDir!, `${spec.name}-${scenario.name}-${name}`));
+      guarded(
+        ctx.hub.snapshot(target.label, ctx.snapshotDir!, `${spec.name}-${scenario.name}-${name}`).then((written) => {
+          snapshotsWritten.push(...written);
+          return written;
+        }),
+      );
     let startSnapshots: SnapshotWritten[] = [];
     // Go: a goroutine dump with whichever sample becomes the first of the judged series, one after the last.
     // They only say what leaked: a dump that cannot be read leaves that out, never the verdict.
@@ -400,6 +412,8 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
     if (!decidedInWarmUp) {
       Object.assign(totals, { disconnects: 0, completed: 0, endedEarly: 0, loadMs: 0 });
       Object.assign(errors, { total: 0, byKind: {}, examples: [] });
+      // A short warm-up may end before the previous target's snapshots are read: not beside the series.
+      await guarded(ctx.attributionsSettled());
       phase('baseline', 0);
       baseline = await settleAndSample();
       upstreamBefore = await ctx.upstreamServer.stats();
@@ -488,12 +502,13 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
       disconnectsPerSec: totals.loadMs > 0 ? (totals.disconnects * 1000) / totals.loadMs : 0,
       durationMs: Date.now() - started,
     };
-    const snapshots = [...startSnapshots, ...endSnapshots];
-    // Keep only the snapshots the report refers to: the others hold server memory for no reader.
-    const keepOnly = async (kept: readonly string[]) => {
-      for (const written of snapshots) if (!kept.includes(path.basename(written.path))) await rm(written.path, { force: true });
-    };
     if (endSnapshots.length > 0) {
+      const handedOver = [...snapshotsWritten];
+      snapshotsWritten.length = 0;
+      // Keep only the snapshots the report refers to: the others hold server memory for no reader.
+      const keepOnly = async (kept: readonly string[]) => {
+        for (const written of handedOver) if (!kept.includes(path.basename(written.path))) await rm(written.path, { force: true });
+      };
       const request = { start: startSnapshots, end: endSnapshots, disconnects: disconnectsSinceStart };
       ctx.deferAttribution(
         attributeInWorker(request, ctx.signal).then(
@@ -507,14 +522,15 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
           },
         ),
       );
-    } else {
-      await keepOnly([]);
     }
     return result;
   } finally {
     steadyController.abort();
     await steady;
     await target.stop();
+    // Whatever ended the scenario, no snapshot stays that no attribution will read (they hold server
+    // memory, secrets included, and the report folder would keep them).
+    for (const written of snapshotsWritten) await rm(written.path, { force: true });
   }
 }
 
@@ -530,9 +546,10 @@ export const EARLY_STOP_THRESHOLD_MULTIPLE = 10;
 
 /**
  * An inconclusive verdict after the scenario's cycles earns this many more (a share of the planned
- * cycles, at least EXTRA_CYCLES_MIN). Measured on the reference `new`: its heap swings ±400 KB in some
- * early cycles (V8 code and bytecode settling), which leaves ~1 run in 20 inconclusive on a busy machine;
- * more points bring the slope back under the threshold.
+ * cycles, at least EXTRA_CYCLES_MIN). Measured on the reference `new`: its heap swung ±400 KB in some
+ * early cycles while V8 compiled and optimised, which left ~1 run in 20 inconclusive on a busy machine;
+ * more points bring the slope back under the threshold. (With compiled code left out of the heap, 20 of
+ * 20 were clean, though 3 of 22 runs looked at were still extended once.)
  */
 export const EXTRA_CYCLES_SHARE = 1;
 export const EXTRA_CYCLES_MIN = 2;

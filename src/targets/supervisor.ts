@@ -163,12 +163,18 @@ function tellReaper(line: string): void {
       env: {},
       stdio: ['pipe', 'ignore', 'ignore'],
     });
-    // A reaper that failed to start or died leaves the exit hook, and the reference servers' own watch.
+    // A reaper that failed to start or died is started again with the next change it must hear of, and
+    // told every group still alive.
+    const started = reaper;
     reaper.on('error', () => {});
+    reaper.on('exit', () => {
+      if (reaper === started) reaper = null;
+    });
     reaper.stdin?.on('error', () => {});
     // Neither keeps this process alive nor counts among its open handles.
     reaper.unref();
     (reaper.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    for (const child of everyLiveChild) if (child.running && child.pid > 1) reaper.stdin?.write(`+${child.pid}\n`);
   }
   if (reaper.stdin?.writable) reaper.stdin.write(`${line}\n`);
 }
