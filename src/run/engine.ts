@@ -56,9 +56,9 @@ export interface RunOptions {
    * median 34.6 s instead of ~47 s, but the reference new missed its clean expectation in 2 of 20 and
    * was once called a leak in a further 12: while its neighbour loads the CPU, V8's optimising compiler
    * and the closes in flight lag, its warm-up drift lasts past the warm-up (baselines 0.5 MB low) and
-   * cycle 1 reads 300–450 KB high. Since the heap leaves compiled code out: median 33.5 s against
-   * 39.4 s, new clean 20 of 20. Still off by default until more runs than one batch of 20 show the
-   * false leak gone: a checker that cries wolf is worse than a slow one.
+   * cycle 1 reads 300–450 KB high. Since the heap leaves compiled code out: median 32–33.5 s against
+   * 39.4 s, new clean 40 of 40. Still off by default: that does not yet rule out the 1-in-32 false leak,
+   * and a checker that cries wolf is worse than a slow one.
    */
   parallel?: boolean;
   onEvent?: (event: RunEvent) => void;
