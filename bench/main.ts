@@ -12,7 +12,8 @@
  *      dump (debug=2) against the count (debug=1), and how long the server stops answering meanwhile.
  *
  * Options: --runs N (default 20), --only time|rate|sensitivity|soak|snapshot|goroutine-dump (repeatable), --sensitivity-runs N
- * (default 5), --soak-clients N (default 100 000), --parallel (the default runs with targets side by side).
+ * (default 5), --soak-clients N (default 100 000), --sequential (the default runs with targets one after
+ * another, `run --no-parallel`).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -46,19 +47,21 @@ function median(values: number[]): number {
 }
 
 async function defaultRuns(runs: number): Promise<void> {
-  console.log(`\n## 1. default run: time to both verdicts, ${runs} consecutive runs`);
+  const mode = process.argv.includes('--sequential') ? 'targets one after another' : 'targets side by side';
+  console.log(`\n## 1. default run (${mode}): time to both verdicts, ${runs} consecutive runs`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'leakcheck-bench-'));
   const wallMs: number[] = [];
   let oldMissed = 0;
   let newMissed = 0;
   let failedRuns = 0;
   const newVerdicts: Record<string, number> = {};
+  let extended = 0;
   for (let i = 1; i <= runs; i++) {
     const json = path.join(dir, `run-${i}.json`);
     const started = Date.now();
     const code = await new Promise<number | null>((resolve) => {
       const args = ['run', '--seed', String(1000 + i), '--no-report', '--no-progress', '--json', json];
-      if (process.argv.includes('--parallel')) args.push('--parallel');
+      if (process.argv.includes('--sequential')) args.push('--no-parallel');
       const child = spawn(process.execPath, [BIN, ...args], {
         stdio: 'ignore',
       });
@@ -73,6 +76,9 @@ async function defaultRuns(runs: number): Promise<void> {
       // Saturating meets a clean expectation (bounded growth); the bench counts what breaks CI: a miss.
       if (!report.targets.find((t) => t.name === 'new')?.expectationMet) newMissed++;
       newVerdicts[verdict('new')] = (newVerdicts[verdict('new')] ?? 0) + 1;
+      // More cycles than the scenario plans: an inconclusive verdict earned more (see EXTRA_CYCLES_SHARE).
+      const planned = report.scenarios.find((sc) => sc.name === 'mixed')?.cycles;
+      if (report.targets.some((t) => t.scenarios.some((sc) => planned !== undefined && sc.cyclesRun > planned))) extended++;
       console.log(`run ${i}: exit ${code}, ${(ms / 1000).toFixed(1)} s, old=${verdict('old')} new=${verdict('new')}`);
       for (const t of report.targets) if (!t.expectationMet) console.log(`  ${t.name}: ${t.reason}`);
     } catch {
@@ -86,6 +92,7 @@ async function defaultRuns(runs: number): Promise<void> {
   );
   console.log(`flakes: old not leak ${oldMissed}/${runs}, new missed its clean expectation ${newMissed}/${runs}, runs without report ${failedRuns}`);
   console.log(`new's verdicts: ${Object.entries(newVerdicts).map(([v, n]) => `${v} ${n}`).join(', ')}`);
+  console.log(`over 20 s: ${wallMs.filter((ms) => ms > 20_000).length}/${runs}; runs with cycles added to an inconclusive series: ${extended}/${runs}`);
 }
 
 /** The minimal loop of FIELD-NOTES: N concurrent undici requests, leave after `events` events. */
@@ -187,6 +194,8 @@ async function sensitivity(runs: number): Promise<void> {
       upstream: { tokens: 200, intervalMs: 5 },
       startTimeoutMs: 10_000,
       settleMs: 250,
+      // As `run` does by default: side by side, each the other's neighbour on the CPU.
+      parallel: !process.argv.includes('--sequential'),
     });
     const leaky = report.targets[0]!;
     const clean = report.targets[1]!;

@@ -22,7 +22,7 @@ export interface LeakcheckOptions extends TargetFlags {
   startTimeoutMs?: number;
   settleMs?: number;
   budgets?: Budgets;
-  /** Targets side by side instead of one after another (faster, noisier: see RunOptions.parallel). */
+  /** Targets side by side, two at a time (the default), or one after another with false: see RunOptions.parallel. */
   parallel?: boolean;
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
@@ -42,7 +42,7 @@ export async function leakcheck(options: LeakcheckOptions = {}): Promise<Leakche
     settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
     budgets: options.budgets ?? {},
     snapshotDir: null,
-    parallel: options.parallel === true,
+    parallel: options.parallel !== false,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });

@@ -115,7 +115,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--junit <file>', 'also write JUnit XML there (one testcase per target x scenario)')
     .option('--max-bytes-per-disconnect <n>', 'fail when a target expected clean keeps more heap than this per disconnect', nonNegative('--max-bytes-per-disconnect'))
     .option('--max-handles-per-disconnect <n>', 'fail when a target expected clean keeps more handles (or fds) than this per disconnect', nonNegative('--max-handles-per-disconnect'))
-    .option('--parallel', 'run the targets side by side instead of one after another (~15% faster on 2 cores, noisier figures)')
+    .option('--parallel', 'run the targets side by side, two at a time (the default)')
+    .option('--no-parallel', 'run the targets one after another (slower; each target has the machine to itself)')
     .option('--no-snapshots', 'take no heap snapshots of Node targets (no "what leaked" under leak verdicts)')
     .option('--no-color', 'plain output even on a terminal (NO_COLOR is respected too)')
     .option('--no-progress', 'no live progress line')
@@ -235,7 +236,7 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
       startTimeoutMs: flags.startTimeout,
       settleMs: flags.settleMs,
       snapshotDir,
-      parallel: flags.parallel === true,
+      parallel: flags.parallel !== false,
       budgets: {
         ...(flags.maxBytesPerDisconnect !== undefined ? { maxBytesPerDisconnect: flags.maxBytesPerDisconnect } : {}),
         ...(flags.maxHandlesPerDisconnect !== undefined ? { maxHandlesPerDisconnect: flags.maxHandlesPerDisconnect } : {}),

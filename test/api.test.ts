@@ -24,7 +24,7 @@ describe('leakcheck() from a test', () => {
     expect(mine?.heap.bytesPerDisconnect).toBeGreaterThan(3000);
   }, 120_000);
 
-  it('runs targets one after another, or side by side with parallel: true; the report keeps their order', async () => {
+  it('runs targets side by side, two at a time, or one after another with parallel: false; the report keeps their order', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'leakcheck-api-'));
     const scenario = path.join(dir, 'tiny.json');
     await writeFile(
@@ -40,28 +40,30 @@ describe('leakcheck() from a test', () => {
       }),
     );
     const server = JSON.stringify(path.join(FIXTURES, 'planted-leak-server.mjs'));
-    const order = async (parallel: boolean) => {
+    const order = async (parallel: boolean | undefined) => {
       const events: string[] = [];
       const report = await leakcheck({
-        target: [`a=LEAK_BYTES=4096 node ${server}`, `b=node ${server}`],
+        target: [`a=LEAK_BYTES=4096 node ${server}`, `b=node ${server}`, `c=node ${server}`],
         scenario: [scenario],
         seed: 2,
-        parallel,
+        ...(parallel === undefined ? {} : { parallel }),
         onEvent: (event) => {
           if (event.type === 'target-start') events.push(`start ${event.target}`);
           if (event.type === 'scenario-done') events.push(`done ${event.target}`);
         },
       });
       // The verdicts are not the point here (three tiny cycles without warm-up); that both ran is.
-      expect(report.targets.map((t) => t.name)).toEqual(['a', 'b']);
+      expect(report.targets.map((t) => t.name)).toEqual(['a', 'b', 'c']);
       // (a's 4 KB per disconnect may stop it after 2 of its 3 cycles: an unmistakable leak.)
       for (const t of report.targets) expect(t.disconnects).toBeGreaterThanOrEqual(120);
       expect(report.problems).toEqual([]);
       return events;
     };
-    expect(await order(false)).toEqual(['start a', 'done a', 'start b', 'done b']);
-    const sideBySide = await order(true);
+    expect(await order(false)).toEqual(['start a', 'done a', 'start b', 'done b', 'start c', 'done c']);
+    const sideBySide = await order(undefined);
     expect(sideBySide.slice(0, 2).sort()).toEqual(['start a', 'start b']);
+    // Two at a time: c waits for a free place.
+    expect(sideBySide.indexOf('start c')).toBeGreaterThan(Math.min(sideBySide.indexOf('done a'), sideBySide.indexOf('done b')));
     await rm(dir, { recursive: true, force: true });
   }, 120_000);
 

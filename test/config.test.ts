@@ -10,20 +10,28 @@ const FIXTURES = path.resolve(__dirname, 'fixtures');
 describe('leakcheck.config.json', () => {
   it('runs the targets, expectations and scenarios it names, with no flags', async () => {
     const dir = await tempDir('config');
+    const leaky = `LEAK_BYTES=4096 node ${JSON.stringify(path.join(FIXTURES, 'planted-leak-server.mjs'))}`;
     await writeFile(
       path.join(dir, 'leakcheck.config.json'),
       JSON.stringify({
-        targets: { mine: { command: `LEAK_BYTES=4096 node ${JSON.stringify(path.join(FIXTURES, 'planted-leak-server.mjs'))}`, expect: 'leak' } },
+        targets: { mine: { command: leaky, expect: 'leak' }, theirs: { command: leaky, expect: 'leak' } },
         scenarios: [path.join(FIXTURES, 'small.json')],
         seed: 3,
         out: 'leak-reports',
+        parallel: false,
       }),
     );
     const result = await runCli(['run', '--no-progress', '--no-snapshots', '--json', 'report.json'], { cwd: dir, timeoutMs: 120_000 });
     expect(result.code, result.stdout + result.stderr).toBe(0);
     const report = JSON.parse(await readFile(path.join(dir, 'report.json'), 'utf8')) as LeakcheckReport;
     expect(report.seed).toBe(3);
-    expect(report.targets.map((t) => [t.name, t.expect, t.verdict])).toEqual([['mine', 'leak', 'leak']]);
+    expect(report.targets.map((t) => [t.name, t.expect, t.verdict])).toEqual([
+      ['mine', 'leak', 'leak'],
+      ['theirs', 'leak', 'leak'],
+    ]);
+    // "parallel": false: one after another, the second started once the first had finished.
+    const [mine, theirs] = report.targets.map((t) => t.scenarios[0]!);
+    expect(Date.parse(theirs!.startedAt)).toBeGreaterThanOrEqual(Date.parse(mine!.startedAt) + mine!.durationMs);
     expect(result.stdout).toContain(path.join(dir, 'leak-reports'));
   }, 150_000);
 

@@ -51,7 +51,8 @@ describe.runIf(GO || process.env.CI)('run --builtin go', () => {
     const growth = old!.scenarios[0]!.handleGrowthByType;
     const top = Object.entries(growth).sort((a, b) => b[1] - a[1])[0]!;
     expect(Object.keys(growth).some((kind) => /goroutines in main\.\(\*ResponseStreamer\)\.sendEvent main\.go:\d+/.test(kind))).toBe(true);
-    expect(top[1]).toBeGreaterThan(500);
+    // (The warm-up decides an unmistakable leak after ~600 disconnects: hundreds, not thousands.)
+    expect(top[1]).toBeGreaterThan(250);
 
     // The goroutine dumps: the top group is the worker blocked on the unguarded send, one per disconnect.
     const line = unguardedSendLine();
@@ -62,7 +63,7 @@ describe.runIf(GO || process.env.CI)('run --builtin go', () => {
       location: `main.go:${line}`,
       inProgram: true,
     });
-    expect(dumps.groups[0]!.count).toBeGreaterThan(500);
+    expect(dumps.groups[0]!.count).toBeGreaterThan(250);
     expect(dumps.groups[0]!.countPerDisconnect).toBeGreaterThan(0.9);
     expect(dumps.groups[0]!.countPerDisconnect).toBeLessThanOrEqual(1.05);
     const shown = new RegExp(

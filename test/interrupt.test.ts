@@ -44,14 +44,15 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('run interrupted by %s', (signal) 
     const json = path.join(out, 'partial.json');
     const run = runCli(['run', '--seed', '5', '--out', out, '--json', json, '--no-progress'], { timeoutMs: 60_000 });
 
-    // Wait until the run has its children (upstream and a target) up and busy.
+    // Wait until the run has its children (old and new side by side, each with its upstream) up and busy.
     let children: number[] = [];
-    for (let i = 0; i < 100 && children.length < 2; i++) {
+    for (let i = 0; i < 100 && children.length < 4; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       children = await childrenOf(run.pid);
     }
-    expect(children.length).toBeGreaterThanOrEqual(2);
+    expect(children.length).toBeGreaterThanOrEqual(4);
     await new Promise((resolve) => setTimeout(resolve, 1500));
+    children = [...new Set([...children, ...(await childrenOf(run.pid))])];
     const reapers = (await childrenOf(run.pid, true)).filter((pid) => !children.includes(pid));
     expect(reapers.length).toBe(1);
 

@@ -3,12 +3,16 @@
  * name with a clear message (and the target's last stderr lines), the run exits 3, and the other targets
  * are still measured and reported.
  */
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exitCodeOf } from '../src/cli.js';
 import { parseScenario } from '../src/load/scenario.js';
+import { renderMarkdown } from '../src/report/markdown.js';
+import { renderTerminal } from '../src/report/terminal.js';
 import { runLeakcheck } from '../src/run/engine.js';
 import type { TargetSpec } from '../src/targets/target.js';
+import { tempDir } from './helpers.js';
 
 const FIXTURE = path.resolve(__dirname, 'fixtures/planted-leak-server.mjs');
 
@@ -40,7 +44,7 @@ function fixture(name: string, env: Record<string, string>, overrides: Partial<T
   };
 }
 
-function run(targets: TargetSpec[], startTimeoutMs = 5000) {
+function run(targets: TargetSpec[], startTimeoutMs = 5000, snapshotDir: string | null = null) {
   return runLeakcheck({
     targets,
     scenarios: [small],
@@ -48,6 +52,7 @@ function run(targets: TargetSpec[], startTimeoutMs = 5000) {
     upstream: { tokens: 20, intervalMs: 5 },
     startTimeoutMs,
     settleMs: 50,
+    snapshotDir,
   });
 }
 
@@ -92,5 +97,25 @@ describe('targets that fail', () => {
     const problem = report.problems.find((p) => p.target === 'quitter');
     expect(problem?.message).toMatch(/exited before listening \(exit code 4\)/);
     expect(problem?.stderrTail).toContain('config missing');
+  });
+
+  it('a leak whose heap snapshots cannot be read keeps its verdict and says why "what leaked" is missing', async () => {
+    const dir = await tempDir('truncated-snapshots');
+    try {
+      const report = await run([fixture('cut', { LEAK_BYTES: '8192', TRUNCATE_SNAPSHOTS: '1' }, { expect: 'leak' })], 5000, dir);
+      expect(report.problems).toEqual([]);
+      expect(exitCodeOf(report)).toBe(0);
+      const [cut] = report.targets;
+      expect(cut?.verdict).toBe('leak');
+      const result = cut!.scenarios[0]!;
+      expect(result.attribution).toBeNull();
+      expect(result.attributionProblem).toMatch(/reading the heap snapshots failed/);
+      expect(renderTerminal(report, { color: false })).toMatch(/small: what leaked: not known \(reading the heap snapshots failed: /);
+      expect(renderMarkdown(report)).toMatch(/what leaked: not known/);
+      // Snapshots no report refers to are removed.
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -97,6 +97,7 @@ export function retainerPathText(steps: readonly string[]): string {
 /** "What leaked" lines for a scenario's attribution, shared by the terminal and Markdown reports. */
 export function attributionLines(result: ScenarioResult): { title: string; groups: string[]; paths: string[] } | null {
   const a = result.attribution;
+  if (!a && result.attributionProblem) return { title: `what leaked: not known (${result.attributionProblem})`, groups: [], paths: [] };
   if (!a || a.retained.length === 0) return null;
   return {
     title: `what leaked, per disconnect (heap snapshots of pid ${a.pid}, ${a.snapshots.join(', ')})`,

@@ -51,6 +51,7 @@ function result(scenario: string, overrides: Partial<ScenarioResult> = {}): Scen
     upstream: null,
     steadyLoad: null,
     disconnectsPerSec: 500,
+    startedAt: '2026-11-29T12:00:00.000Z',
     durationMs: 3000,
     ...overrides,
   };

@@ -324,6 +324,12 @@ ${attribution(target, result)}${goroutines(target, result)}
 /** What the heap snapshots say leaked: objects and bytes added per disconnect, and what holds them. */
 function attribution(target: TargetReport, result: ScenarioResult): SafeHtml | '' {
   const a = result.attribution;
+  if (!a && result.attributionProblem) {
+    return html`<div class="attribution" data-target="${target.name}">
+<h4>What leaked, per ${result.per}</h4>
+<p class="source">not known: ${result.attributionProblem}</p>
+</div>`;
+  }
   if (!a || a.retained.length === 0) return '';
   const rows = a.retained.map(
     (g) => html`<tr><th scope="row"><code>${g.group}</code></th><td class="num">${signedCount(g.countPerDisconnect)}</td><td class="num">${signedBytes(g.bytesPerDisconnect)}</td><td class="num">${g.count}</td></tr>`,

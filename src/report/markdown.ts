@@ -70,7 +70,7 @@ export function renderMarkdown(report: LeakcheckReport): string {
       out.push(`- **${cell(t.name)}**: ${cell(r.reason)}${grew === 'none' && goroutines ? '' : `; grew: ${grew}`}`);
       for (const leaked of [attributionLines(r), goroutines]) {
         if (!leaked) continue;
-        out.push(`  - ${cell(leaked.title)}:`);
+        out.push(`  - ${cell(leaked.title)}${leaked.groups.length + leaked.paths.length > 0 ? ':' : ''}`);
         for (const group of leaked.groups) out.push(`    - ${cell(group)}`);
         for (const held of leaked.paths) out.push(`    - \`${held.replaceAll('`', "'")}\``);
       }

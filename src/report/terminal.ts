@@ -123,7 +123,7 @@ function targetNotes(c: ChalkInstance, target: TargetReport): string[] {
     const leaked = [attributionLines(result), result.verdict !== 'clean' ? goroutineLines(result) : null];
     for (const what of leaked) {
       if (!what) continue;
-      lines.push(`  ${result.scenario}: ${what.title}:`);
+      lines.push(`  ${result.scenario}: ${what.title}${what.groups.length + what.paths.length > 0 ? ':' : ''}`);
       for (const group of what.groups.slice(0, 6)) lines.push(`    ${group}`);
       for (const held of what.paths) lines.push(c.dim(`    ${held}`));
     }

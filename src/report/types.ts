@@ -80,6 +80,11 @@ export interface ScenarioResult {
   probe: 'node' | 'go' | 'proc';
   /** Node leak verdicts: what the heap snapshots say leaked, and what holds it. */
   attribution: Attribution | null;
+  /**
+   * Set when a leak's heap snapshots were written but could not be read (a truncated file, the reader out
+   * of memory): why `attribution` is null. The verdict stands without it.
+   */
+  attributionProblem?: string;
   /** What this target is expected to do here: control scenarios expect clean from every target. */
   expect: Expectation;
   verdict: Verdict;
@@ -106,6 +111,8 @@ export interface ScenarioResult {
   upstream: UpstreamDelta | null;
   steadyLoad: SteadyLoadFigures | null;
   disconnectsPerSec: number;
+  /** When this target's scenario started (ISO 8601) and how long it took, start to verdict and snapshots. */
+  startedAt: string;
   durationMs: number;
 }
 
