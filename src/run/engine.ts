@@ -53,8 +53,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /**
    * Targets side by side, TARGETS_AT_ONCE at a time, instead of one after another; the CLI, the config
-   * file and the API default to it. Measured on 2 cores (default run, 20 runs each, 2026-11-29): median
-   * 15.6 s, max 21.9 s, against SEQ one after another; new clean 20 of 20 both ways. It was opt-in
+   * file and the API default to it. Measured on 2 cores (default run, 2026-11-29): median 14.2 s, max
+   * 15.2 s over 40 runs, against 21.0 s and 23.5 s one after another over 20; new clean in all. It was opt-in
    * while the heap figure held V8's compiled code: with a neighbour on the CPU the optimising compiler
    * lagged, new's code kept growing past its warm-up and it was once called a leak in 32 runs.
    */
