@@ -12,8 +12,8 @@
  *      dump (debug=2) against the count (debug=1), and how long the server stops answering meanwhile.
  *
  * Options: --runs N (default 20), --only time|rate|sensitivity|soak|snapshot|goroutine-dump (repeatable), --sensitivity-runs N
- * (default 5), --soak-clients N (default 100 000), --sequential (the default runs with targets one after
- * another, `run --no-parallel`).
+ * (default 5), --soak-clients N (default 100 000), --sequential: time the default runs, and run the
+ * sensitivity pairs, with the targets one after another (`run --no-parallel`) instead of side by side.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';

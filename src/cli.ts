@@ -97,7 +97,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--path <template>', 'stream route of user targets; {id} becomes a unique id per request (default /chat/stream/{id})')
     .option('--probe <name=node|go|proc|auto>', 'how to sample a target: the injected Node agent, pprof/expvar, /proc, or auto (default); repeatable', collect)
     .option('--builtin <kind>', 'run a built-in reference pair: node (old/new, the default without targets) or go (go-old/go-new, needs Go)', collect)
-    .option('--self-check', 'run the built-in leaky server first as a positive control: fail if this machine cannot see its leak')
+    .option('--self-check', 'also run the built-in leaky server (first in line) as a positive control: fail if this machine cannot see its leak')
     .option('-s, --scenario <name|file|dir>', `scenario to run, repeatable: a shipped name, a JSON file, a folder, or "all" (default: ${DEFAULT_SCENARIOS.join(', ')})`, collect)
     .option('--seed <n>', 'seed for every random choice; the same seed repeats the same client script', integer('--seed', 0, 2 ** 31 - 1))
     .option('--json <file>', 'also write the JSON report to this file')

@@ -86,6 +86,24 @@ describe('checking servers the tool did not write', () => {
     ]);
   }, 150_000);
 
+  it('a bounded cache that fills during the warm-up of the default scenario is not called a leak', async () => {
+    // 1000 entries of ~8 KB, the newest kept: still filling over the warm-up's two sampled chunks, full
+    // before the baseline. Chunks smaller than the default scenario's 600 clients would show it growing
+    // at 8 KB per disconnect in both and stop early on a "leak".
+    const out = await tempDir('bounded');
+    const json = path.join(out, 'report.json');
+    const result = await runCli(
+      ['run', '-s', 'mixed', '--seed', '4', '--no-report', '--no-progress', '--json', json, '--target', 'cache=LEAK_BYTES=8192 LEAK_MAX=1000 node planted-leak-server.mjs'],
+      { cwd: FIXTURES, timeoutMs: 120_000, env: { RUN_MARK: out } },
+    );
+    const report = JSON.parse(await readFile(json, 'utf8')) as LeakcheckReport;
+    const [cache] = report.targets;
+    expect(cache!.verdict, cache!.reason).not.toBe('leak');
+    expect(cache!.scenarios[0]!.cyclesRun).toBeGreaterThanOrEqual(4);
+    expect(result.code, result.stdout).toBe(0);
+    expect(await processesMentioning(out)).toEqual([]);
+  }, 150_000);
+
   it('a user target expected clean that leaks fails the run (exit 1) in the terminal, JUnit, the step summary and budgets', async () => {
     const out = await tempDir('ci');
     const junit = path.join(out, 'leakcheck.xml');

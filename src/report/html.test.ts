@@ -320,6 +320,13 @@ describe('renderHtml', () => {
     expect(page).toContain('Scenario control (control)');
   });
 
+  it('says why what leaked is not known when the snapshots could not be read', () => {
+    const unread = result('mixed', { verdict: 'leak', attributionProblem: 'reading the heap snapshots failed: <truncated>' });
+    const page = renderHtml(report([target('old', [unread], { expect: 'leak', verdict: 'leak', expectationMet: true })], [info('mixed')]));
+    expect(page).toContain('<div class="attribution" data-target="old">');
+    expect(page).toContain('not known: reading the heap snapshots failed: &lt;truncated&gt;');
+  });
+
   it('shows what leaked under a leaking scenario: groups per disconnect, retainer paths, handle growth', () => {
     const page = renderHtml(oldNew);
     const block = /<div class="attribution" data-target="old">[\s\S]*?<\/div>\n<\/div>/.exec(page)![0];

@@ -41,10 +41,10 @@ export function attributeInWorker(request: AttributionRequest, signal?: AbortSig
     });
     worker.once('error', (error) => {
       settled = true;
-      reject(error);
+      reject(new Error(`reading the heap snapshots failed: ${error.message}`));
     });
     worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`the heap snapshot reader stopped (exit code ${code}) before answering`));
+      if (!settled) reject(new Error(`reading the heap snapshots failed: the reader stopped (exit code ${code}) before answering`));
     });
   });
 }
