@@ -1,5 +1,8 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { parseGoroutineProfile } from './go.js';
+import { parseGoroutineProfile, sampleGo } from './go.js';
 
 // Recorded from the reference Go streamer (old) after 3 disconnects, trimmed to three groups.
 const PROFILE = [
@@ -31,5 +34,31 @@ describe('parseGoroutineProfile', () => {
 
   it('refuses text that is not a goroutine profile', () => {
     expect(() => parseGoroutineProfile('<html>404</html>')).toThrow(/not a goroutine profile/);
+  });
+});
+
+describe('sampleGo', () => {
+  it('runs two GCs before reading HeapAlloc (sync.Pool keeps a victim cache through one)', async () => {
+    // A stand-in for a Go server's pprof and expvar, on a real loopback socket, that records what is asked.
+    const asked: string[] = [];
+    let gcs = 0;
+    const server = http.createServer((req, res) => {
+      asked.push(req.url!);
+      if (req.url === '/debug/pprof/heap?gc=1') gcs++;
+      if (req.url === '/debug/vars') return res.end(JSON.stringify({ memstats: { HeapAlloc: 1_000_000 + gcs } }));
+      if (req.url?.startsWith('/debug/pprof/goroutine')) return res.end(PROFILE);
+      res.end('heap profile');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const dispatcher = new Agent();
+    try {
+      const sample = await sampleGo(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, dispatcher);
+      expect(asked.slice(0, 3)).toEqual(['/debug/pprof/heap?gc=1', '/debug/pprof/heap?gc=1', '/debug/vars']);
+      expect(sample.heapAllocBytes).toBe(1_000_002);
+      expect(sample.goroutines).toBe(9);
+    } finally {
+      await dispatcher.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
