@@ -124,9 +124,10 @@ export const GO_GOROUTINES: MetricSpec = {
 };
 
 /**
- * memstats.HeapAlloc after two forced GCs (`/debug/pprof/heap?gc=1`, see sampleGo). Set as for the V8 heap
- * (128 B/disconnect, 50 KB noise); measured on go-new since: cycles of ~590 disconnects move 2–95 KB. A leaked goroutine's 8 KB stack is not in HeapAlloc, but what it
- * captured is, and the goroutine count catches the rest.
+ * memstats.HeapAlloc after two forced GCs (`/debug/pprof/heap?gc=1`, see sampleGo). Set as for the V8
+ * heap (128 B/disconnect, 50 KB noise); measured on go-new since: cycles of ~590 disconnects move
+ * −9…+95 KB. A leaked goroutine's 8 KB stack is not in HeapAlloc, but what it captured is, and the
+ * goroutine count catches the rest.
  */
 export const GO_HEAP_ALLOC: MetricSpec = {
   key: 'heapAllocBytes',

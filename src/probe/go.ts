@@ -2,8 +2,9 @@
  * The probe for Go servers, with no change to their code beyond what Go servers commonly serve already:
  * net/http/pprof at /debug/pprof/ and expvar at /debug/vars. Requests go one at a time (two profiles at
  * once are not safe: golang/go#79452). Heap: memstats.HeapAlloc right after /debug/pprof/heap?gc=1 ran
- * two GCs (see sampleGo). Goroutines: the goroutine profile, re-read until the total stops moving (as goleak settles); for
- * what leaked, the goroutine dump (debug=2) read when asked, grouped by state (goroutine-dump.ts).
+ * two GCs (see sampleGo). Goroutines: the goroutine profile, re-read until the total stops moving (as
+ * goleak settles); for what leaked, the goroutine dump (debug=2) read when asked, grouped by state
+ * (goroutine-dump.ts).
  */
 import { request, type Dispatcher } from 'undici';
 import { firstProgramFrame, parseGoroutineDump, type GoroutineDump } from './goroutine-dump.js';

@@ -305,7 +305,7 @@ interface MeasureContext extends RunOptions {
   /**
    * Takes the reading of a leaking target's heap snapshots, which fills in its result's attribution
    * later. The run waits for it before reporting; meanwhile the target stops and the others go on.
-   * Measured on the default run: old's two snapshots (10 + 44 MB) take ~0.5 s to read, beside new's cycles.
+   * Measured on the default run: old's two snapshots (10 + 64 MB) take ~0.7 s to read, beside new's cycles.
    */
   deferAttribution: (work: Promise<void>) => void;
   /**
@@ -360,7 +360,7 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
     // leak is decided on them (its later cycles would only cost time); any other target gets the rest
     // of the warm-up in one batch, unsampled (a sample costs ~0.7 s and its figures are dropped anyway;
     // a leak that shows only later is caught by the cycles). Not smaller chunks: a bounded store that
-    // is still filling over both looks exactly like a leak, so the chunks set the smallest store the
+    // is still filling over both looks exactly like a leak, so the chunks set the largest store the
     // early stop can tell from one (tried, chunks of 300: a 1000-entry cache was called a leak; see
     // test/any-server.test.ts). The last chunk is never sampled (the baseline follows), so the early
     // stop needs a warm-up longer than two chunks: `mixed` warms up with 1400, not 1200 (measured: 1200
