@@ -27,7 +27,9 @@ import { ProbeHub } from '../src/probe/hub.js';
 import type { LeakcheckReport } from '../src/report/types.js';
 import { runLeakcheck } from '../src/run/engine.js';
 import { ProcessSupervisor } from '../src/targets/supervisor.js';
-import { builtinGoTarget, builtinTarget, startTarget, type TargetSpec } from '../src/targets/target.js';
+import { createProbes } from '../src/probe/registry.js';
+import { startTarget } from '../src/targets/spawned.js';
+import { builtinGoTarget, builtinTarget, type TargetSpec } from '../src/targets/target.js';
 import { startUpstream } from '../src/targets/upstream.js';
 
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'streamer-leakcheck.js');
@@ -134,7 +136,7 @@ async function disconnectRate(): Promise<void> {
     const upstream = await startUpstream(supervisor, { tokens: 200, intervalMs: 5, startTimeoutMs: 10_000 });
     const target = await startTarget(builtinTarget('new'), {
       supervisor,
-      hub,
+      probes: createProbes(hub),
       upstreamUrl: upstream.baseUrl,
       startTimeoutMs: 10_000,
       instance: 'bench',
@@ -222,7 +224,7 @@ async function soak(total: number): Promise<void> {
   const resources = () => process.getActiveResourcesInfo().filter((t) => t === 'TCPSocketWrap').length;
   try {
     const upstream = await startUpstream(supervisor, { tokens: 200, intervalMs: 5, startTimeoutMs: 10_000 });
-    const target = await startTarget(builtinTarget('new'), { supervisor, hub, upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'soak' });
+    const target = await startTarget(builtinTarget('new'), { supervisor, probes: createProbes(hub), upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'soak' });
     const endpoint = { origin: target.origin, pathTemplate: '/chat/stream/{id}' };
     const scenario = (await loadScenarios(await resolveScenarioArg('mixed')))[0]!;
     const { createRng, planBehaviours } = await import('../src/load/plan.js');
@@ -265,7 +267,7 @@ async function snapshotCost(): Promise<void> {
     const upstream = await startUpstream(supervisor, { tokens: 200, intervalMs: 5, startTimeoutMs: 10_000 });
     // The reference old after ~2300 disconnects: ~100 MB of heap in millions of small objects, the
     // realistic worst case (a few huge arrays would snapshot in no time).
-    const target = await startTarget(builtinTarget('old'), { supervisor, hub, upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'snap' });
+    const target = await startTarget(builtinTarget('old'), { supervisor, probes: createProbes(hub), upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'snap' });
     const leave = Array.from({ length: 2300 }, () => ({ kind: 'leave-after-events' as const, events: 3 }));
     await runBatch({ origin: target.origin, pathTemplate: '/chat/stream/{id}' }, leave, { concurrency: 50, arrivalRate: 0 });
     const sample = await target.sample();
@@ -277,7 +279,7 @@ async function snapshotCost(): Promise<void> {
     const pathStarted = Date.now();
     parsed.retainerPath('Channel');
     console.log(
-      `heap ${(sample.heapUsedBytes! / 1e6).toFixed(0)} MB: snapshot written in ${(written!.ms / 1000).toFixed(1)} s, ` +
+      `heap ${(sample.values.heapUsedBytes! / 1e6).toFixed(0)} MB: snapshot written in ${(written!.ms / 1000).toFixed(1)} s, ` +
         `${(written!.bytes / 1e6).toFixed(0)} MB on disk; target still alive: ${alive}; read in ${(readMs / 1000).toFixed(1)} s, ` +
         `retainer path in ${((Date.now() - pathStarted) / 1000).toFixed(1)} s`,
     );
@@ -304,7 +306,7 @@ async function goroutineDumpCost(): Promise<void> {
   try {
     const binary = await buildGoReference();
     const upstream = await startUpstream(supervisor, { tokens: 200, intervalMs: 5, startTimeoutMs: 10_000 });
-    const target = await startTarget(builtinGoTarget('old', binary), { supervisor, hub, upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'dump' });
+    const target = await startTarget(builtinGoTarget('old', binary), { supervisor, probes: createProbes(hub), upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'dump' });
     // Each disconnect leaves 3 goroutines on go-old (the worker and its upstream connection's two loops).
     const leave = Array.from({ length: 667 }, () => ({ kind: 'leave-after-events' as const, events: 3 }));
     await runBatch({ origin: target.origin, pathTemplate: '/chat/stream/{id}' }, leave, { concurrency: 50, arrivalRate: 0 });
@@ -343,13 +345,14 @@ async function goroutineDumpCost(): Promise<void> {
       pinging = false;
       await pinger;
       console.log(
-        `${name}: ${total} goroutines (sample said ${sample.goroutines}), ${(bytes / 1e3).toFixed(0)} KB, read median ${median(readMs).toFixed(0)} ms ` +
+        `${name}: ${total} goroutines (sample said ${sample.values.goroutines}), ${(bytes / 1e3).toFixed(0)} KB, read median ${median(readMs).toFixed(0)} ms ` +
           `(max ${Math.max(...readMs).toFixed(0)}), parse median ${median(parseMs).toFixed(1)} ms, slowest concurrent request ${slowestPingMs.toFixed(0)} ms`,
       );
     }
     const started = Date.now();
-    const dump = await target.goroutineDump();
-    console.log(`target.goroutineDump() as the run calls it (settled): ${Date.now() - started} ms, ${dump.groups.length} groups`);
+    const { readGoroutineDump } = await import('../src/probe/go.js');
+    const dump = await readGoroutineDump(target.origin, pool);
+    console.log(`readGoroutineDump() as the run calls it (settled): ${Date.now() - started} ms, ${dump.groups.length} groups`);
     await ping.close();
   } finally {
     await pool?.close();

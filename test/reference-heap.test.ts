@@ -6,8 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBatch } from '../src/load/clients.js';
 import { ProbeHub } from '../src/probe/hub.js';
+import { createProbes } from '../src/probe/registry.js';
+import { startTarget } from '../src/targets/spawned.js';
 import { ProcessSupervisor } from '../src/targets/supervisor.js';
-import { builtinTarget, startTarget, type RunningTarget } from '../src/targets/target.js';
+import { builtinTarget } from '../src/targets/target.js';
 import { startUpstream, type RunningUpstream } from '../src/targets/upstream.js';
 
 const DISCONNECTS = 200;
@@ -26,9 +28,9 @@ afterAll(async () => {
 });
 
 async function measure(which: 'old' | 'new') {
-  const target: RunningTarget = await startTarget(builtinTarget(which), {
+  const target = await startTarget(builtinTarget(which), {
     supervisor,
-    hub,
+    probes: createProbes(hub),
     upstreamUrl: upstream.baseUrl,
     startTimeoutMs: 10_000,
     instance: `heap-${which}`,
@@ -38,10 +40,10 @@ async function measure(which: 'old' | 'new') {
     const leave = (n: number) => Array.from({ length: n }, () => ({ kind: 'leave-after-events' as const, events: 3 }));
     await runBatch(endpoint, leave(WARM_UP), { concurrency: 50, arrivalRate: 0, idPrefix: `${which}-warm` });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const before = await target.sample();
+    const before = (await target.sample()).values;
     const outcome = await runBatch(endpoint, leave(DISCONNECTS), { concurrency: 50, arrivalRate: 0, idPrefix: `${which}-measured` });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const after = await target.sample();
+    const after = (await target.sample()).values;
     return { before, after, outcome };
   } finally {
     await target.stop();

@@ -6,8 +6,14 @@
  * goleak settles); for what leaked, the goroutine dump (debug=2) read when asked, grouped by state
  * (goroutine-dump.ts).
  */
-import { request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
+import { GO_GOROUTINES, GO_HEAP_ALLOC, GO_RSS, NODE_LIVE_WORKERS, type Verdict } from '../analysis/index.js';
+import { diffGoroutineGroups } from '../analysis/goroutines.js';
+import type { GoroutineGrowth, ProbeDescription } from '../report/types.js';
+import { GOROUTINE_KIND_PREFIX } from '../report/types.js';
 import { firstProgramFrame, parseGoroutineDump, type GoroutineDump } from './goroutine-dump.js';
+import type { Evidence, Probe, ProbeSample, ProbeSession, ProbeSubject } from './probe.js';
+import { sampleProcTree } from './proc.js';
 
 export interface GoroutineProfile {
   total: number;
@@ -136,4 +142,93 @@ export async function readGoroutineDump(origin: string, dispatcher: Dispatcher):
     dump = parseGoroutineDump(text);
   }
   return { ...dump, bytes: Buffer.byteLength(text), ms: Date.now() - started };
+}
+
+export const GO_DESCRIPTION: ProbeDescription = {
+  via: 'pprof and expvar',
+  heap: GO_HEAP_ALLOC,
+  handles: GO_GOROUTINES,
+  overall: { bytes: GO_HEAP_ALLOC.key, handles: null },
+  tableMetrics: ['goroutines', 'heapAllocBytes', 'rssBytes'],
+  heapNote: 'heap is Go HeapAlloc',
+};
+
+/** Short-lived connections for the one /debug/pprof/ look that tells a Go server. */
+const goDetectAgent = new Agent({ keepAliveTimeout: 10, connections: 1 });
+
+export function goProbe(): Probe {
+  return {
+    name: 'go',
+    description: GO_DESCRIPTION,
+    // In the order they are reported: the first decisive leak names the reason.
+    metrics: [GO_RSS, NODE_LIVE_WORKERS, GO_GOROUTINES, GO_HEAP_ALLOC],
+    envFor: () => ({}),
+    detect: async (subject) => ((await isGoServer(subject.origin, goDetectAgent)) ? new GoSession(subject) : null),
+    missing: () => 'was named a Go target (--probe go) but does not serve /debug/pprof/ (import _ "net/http/pprof")',
+  };
+}
+
+class GoSession implements ProbeSession {
+  /** One kept-alive connection, so reading does not add churn to what is read. */
+  private readonly agent = new Agent({ connections: 1, keepAliveTimeout: 60_000 });
+
+  constructor(private readonly subject: ProbeSubject) {}
+
+  async sample(): Promise<ProbeSample> {
+    const go = await sampleGo(this.subject.origin, this.agent);
+    const tree = this.subject.pid === null ? null : await sampleProcTree(this.subject.pid);
+    const values: Record<string, number> = { goroutines: go.goroutines, heapAllocBytes: go.heapAllocBytes };
+    if (tree) values.rssBytes = tree.rssBytes;
+    if (go.liveWorkers !== undefined) values.liveWorkers = go.liveWorkers;
+    const breakdown = Object.fromEntries(Object.entries(go.goroutineGroups).map(([frame, n]) => [`${GOROUTINE_KIND_PREFIX}${frame}`, n]));
+    return { values, breakdown, processes: (tree?.pids ?? []).map((pid) => ({ pid, rssBytes: 0 })) };
+  }
+
+  /** Goroutine dumps: every goroutine's state and stack, at the start and the end of the judged series. */
+  evidence(): Evidence {
+    return new GoroutineDumps(() => readGoroutineDump(this.subject.origin, this.agent));
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close().catch(() => {});
+  }
+}
+
+/**
+ * Two dumps, one with whichever sample becomes the first of the judged series (taken again at the
+ * baseline), one after the last. They only say what leaked: a dump that cannot be read leaves that out,
+ * never the verdict.
+ */
+class GoroutineDumps implements Evidence {
+  private first: GoroutineDumpRead | null = null;
+  private last: GoroutineDumpRead | null = null;
+
+  constructor(private readonly read: () => Promise<GoroutineDumpRead>) {}
+
+  async start(): Promise<void> {
+    this.first = await this.read().catch(() => null);
+  }
+
+  async end(_verdict: Verdict): Promise<void> {
+    this.last = await this.read().catch(() => null);
+  }
+
+  conclude(result: { goroutineGrowth: GoroutineGrowth | null }, figures: { seriesSpan: number }): null {
+    if (this.first && this.last) result.goroutineGrowth = goroutineGrowth(this.first, this.last, figures.seriesSpan);
+    return null;
+  }
+
+  async discard(): Promise<void> {}
+}
+
+/** `disconnects`: the x-axis between the dumps (completed streams on a control scenario), as the verdict counts. */
+export function goroutineGrowth(start: GoroutineDumpRead, end: GoroutineDumpRead, disconnects: number): GoroutineGrowth {
+  return {
+    disconnects,
+    totalAtStart: start.total,
+    totalAtEnd: end.total,
+    dumpMs: start.ms + end.ms,
+    dumpBytes: end.bytes,
+    groups: diffGoroutineGroups(start.groups, end.groups, disconnects),
+  };
 }

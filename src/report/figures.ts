@@ -40,6 +40,50 @@ export function metricCell(result: ScenarioResult, key: string): string {
   return metric.unit === 'bytes' ? signedBytes(metric.perDisconnect) : signedCount(metric.perDisconnect);
 }
 
+/** A scenario-table column: one metric, with the short name tables give it. */
+export interface MetricColumn {
+  key: string;
+  label: string;
+  cell: (result: ScenarioResult) => string;
+}
+
+/** Short names, in the order tables show them; a probe's other metrics follow under their own labels. */
+const COLUMN_LABELS: ReadonlyArray<[key: string, label: string]> = [
+  ['heapUsedBytes', 'heap'],
+  ['externalBytes', 'external'],
+  ['handles', 'handles'],
+  ['goroutines', 'goroutines'],
+  ['heapAllocBytes', 'Go heap'],
+  ['rssBytes', 'rss'],
+  ['fds', 'fds'],
+  ['threads', 'threads'],
+];
+
+export function columnLabel(key: string, results: readonly ScenarioResult[] = []): string {
+  return COLUMN_LABELS.find(([k]) => k === key)?.[1] ?? results.flatMap((r) => r.metrics).find((m) => m.key === key)?.label ?? key;
+}
+
+/**
+ * The metric columns of a scenario table: every metric some result's probe shows (its description's
+ * tableMetrics), each cell 'n/a' for a result whose probe does not show it.
+ */
+export function metricColumns(results: readonly (ScenarioResult | undefined)[]): MetricColumn[] {
+  const present = results.filter((r): r is ScenarioResult => r !== undefined);
+  const wanted = new Set(present.flatMap((r) => r.probeDescription.tableMetrics));
+  const keys = [...COLUMN_LABELS.map(([key]) => key).filter((key) => wanted.has(key)), ...[...wanted].filter((key) => !COLUMN_LABELS.some(([k]) => k === key))];
+  return keys.map((key) => ({
+    key,
+    label: columnLabel(key, present),
+    cell: (r: ScenarioResult) => (!r.probeDescription.tableMetrics.includes(key) ? 'n/a' : key === 'heapUsedBytes' ? heapCell(r) : metricCell(r, key)),
+  }));
+}
+
+/** "sampled through pprof and expvar", or '' for the injected Node agent. */
+export function viaText(result: ScenarioResult | undefined): string {
+  const via = result?.probeDescription.via;
+  return via ? ` (sampled through ${via})` : '';
+}
+
 export function verdictWord(verdict: Verdict): string {
   return verdict === 'leak' ? 'LEAK' : verdict;
 }

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricJudgement } from '../analysis/index.js';
+import { PROBE_DESCRIPTIONS } from '../probe/registry.js';
 import { heapCell } from './figures.js';
 import { growthSinceBaseline, renderHtml } from './html.js';
 import type { LeakcheckReport, SampleRow, ScenarioInfo, ScenarioResult, TargetReport } from './types.js';
 
 /** Rows every 200 disconnects, from per-row values of whichever metrics the probe reports. */
-function rows(values: Partial<Record<keyof SampleRow, number[]>>): SampleRow[] {
-  const length = Math.max(0, ...Object.values(values).map((v) => v.length));
+function rows(values: Partial<Record<string, number[]>>): SampleRow[] {
+  const length = Math.max(0, ...Object.values(values).map((v) => v!.length));
   return Array.from({ length }, (_, i) => {
     const row: SampleRow = { x: i * 200, atMs: i * 1000, rssBytes: 90e6, processes: 1 };
-    for (const [key, series] of Object.entries(values)) (row as unknown as Record<string, number>)[key] = series[i]!;
+    for (const [key, series] of Object.entries(values)) (row as unknown as Record<string, number>)[key] = series![i]!;
     return row;
   });
 }
@@ -29,7 +30,9 @@ const heapMetric = (perDisconnect: number): MetricJudgement => ({
 });
 
 function result(scenario: string, overrides: Partial<ScenarioResult> = {}): ScenarioResult {
+  const probe = (overrides.probe ?? 'node') as keyof typeof PROBE_DESCRIPTIONS;
   return {
+    probeDescription: PROBE_DESCRIPTIONS[probe],
     scenario,
     control: false,
     probe: 'node',

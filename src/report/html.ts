@@ -8,12 +8,6 @@
  * names, commands and stderr lines are user input.
  */
 import {
-  GO_GOROUTINES,
-  GO_HEAP_ALLOC,
-  NODE_HANDLES,
-  NODE_HEAP_USED,
-  PROC_FDS,
-  PROC_RSS,
   formatBytes,
   formatCount,
   type MetricSpec,
@@ -27,25 +21,17 @@ import {
   handlesCell,
   heapCell,
   liveWorkersCell,
-  metricCell,
+  metricColumns,
   retainerPathText,
   signedBytes,
   signedCount,
   verdictWord,
+  viaText,
 } from './figures.js';
 import { html, SafeHtml } from './safe-html.js';
 import type { LeakcheckReport, SampleRow, ScenarioInfo, ScenarioResult, TargetReport } from './types.js';
 
 export type ChartedMetric = 'heap' | 'handles';
-
-/**
- * What each probe measures that stands for "memory retained" and for "handles held": the V8 heap and
- * active handles inside Node, HeapAlloc and goroutines for Go, RSS and open descriptors from /proc.
- */
-export const CHARTED_METRICS: Record<ChartedMetric, Record<ScenarioResult['probe'], MetricSpec>> = {
-  heap: { node: NODE_HEAP_USED, go: GO_HEAP_ALLOC, proc: PROC_RSS },
-  handles: { node: NODE_HANDLES, go: GO_GOROUTINES, proc: PROC_FDS },
-};
 
 /**
  * A chart's y-axis spans at least this many noise floors of its metrics (heap: 500 KB, handles: 20), so
@@ -212,13 +198,10 @@ function anchor(name: string): string {
 function scenarioTable(report: LeakcheckReport, info: ScenarioInfo, per: string): SafeHtml {
   const results = report.targets.map((t) => ({ target: t, result: resultOf(t, info.name) }));
   const columns: { head: string; cell: (r: ScenarioResult) => string }[] = [
-    { head: `heap / ${per}`, cell: (r) => heapCell(r) },
-    { head: `external / ${per}`, cell: (r) => metricCell(r, 'externalBytes') },
-    { head: `handles / ${per}`, cell: (r) => metricCell(r, 'handles') },
-    { head: `goroutines / ${per}`, cell: (r) => metricCell(r, 'goroutines') },
-    { head: `Go heap / ${per}`, cell: (r) => metricCell(r, 'heapAllocBytes') },
-    { head: `RSS / ${per}`, cell: (r) => (r.probe === 'node' ? 'n/a' : metricCell(r, 'rssBytes')) },
-    { head: `fds / ${per}`, cell: (r) => metricCell(r, 'fds') },
+    ...metricColumns(results.map(({ result }) => result)).map((column) => ({
+      head: `${column.key === 'rssBytes' ? 'RSS' : column.label} / ${per}`,
+      cell: column.cell,
+    })),
     { head: 'live workers at end', cell: (r) => String(r.samples.at(-1)?.liveWorkers ?? 'n/a') },
     { head: info.control ? 'streams completed' : 'disconnects', cell: (r) => String(info.control ? r.completed : r.disconnects) },
     { head: 'errors', cell: (r) => errorsText(r.errors) },
@@ -251,7 +234,7 @@ function scenarioChart(report: LeakcheckReport, info: ScenarioInfo, metric: Char
       notes.push(`${target.name}: not run in this scenario`);
       return;
     }
-    const spec = CHARTED_METRICS[metric][result.probe];
+    const spec = result.probeDescription[metric];
     const points = growthSinceBaseline(result.samples, spec.key);
     if (result.samples.length === 0) {
       notes.push(`${target.name}: no samples (it stopped before its baseline)`);
@@ -303,7 +286,7 @@ ${noteList}
 
 function targetNotes(target: TargetReport, result: ScenarioResult | undefined): SafeHtml | '' {
   if (!result) return '';
-  const via = result.probe === 'proc' ? ' (sampled through /proc)' : result.probe === 'go' ? ' (sampled through pprof and expvar)' : '';
+  const via = viaText(result);
   const notes: [string, string][] = [
     ['why', result.reason],
     ['grew', growthText(result)],

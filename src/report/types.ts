@@ -3,7 +3,7 @@
  * report.md and the programmatic API all read it. Changing a field here changes the JSON contract
  * documented in the README (bump `schemaVersion` when a field changes meaning or goes away).
  */
-import type { MetricJudgement, Verdict } from '../analysis/index.js';
+import type { MetricJudgement, MetricSpec, Verdict } from '../analysis/index.js';
 import type { UpstreamCounters } from '../analysis/upstream.js';
 import type { RetainedGroup } from '../analysis/attribution.js';
 import type { GrownGoroutineGroup } from '../analysis/goroutines.js';
@@ -16,7 +16,7 @@ export interface LeakcheckReport {
   tool: { name: 'streamer-leakcheck'; version: string };
   /** true when every verdict met its expectation, no budget was exceeded and the run completed. */
   ok: boolean;
-  budgets: { maxBytesPerDisconnect?: number; maxHandlesPerDisconnect?: number };
+  budgets: Budgets;
   /** false when the run was interrupted or a target failed; the figures so far are still here. */
   complete: boolean;
   startedAt: string;
@@ -31,6 +31,12 @@ export interface LeakcheckReport {
   harness: { rssStartBytes: number; rssPeakBytes: number; rssEndBytes: number; leftOpen: string[] };
   /** Failures that are not verdicts: a target that would not start or died, an interruption. */
   problems: RunProblem[];
+}
+
+/** Numbers instead of (on top of) verdicts, for targets expected clean: exceeded -> the run fails. */
+export interface Budgets {
+  maxBytesPerDisconnect?: number;
+  maxHandlesPerDisconnect?: number;
 }
 
 export interface ScenarioInfo {
@@ -76,8 +82,10 @@ export interface TargetReport {
 export interface ScenarioResult {
   scenario: string;
   control: boolean;
-  /** How the target was sampled: the injected Node agent, pprof/expvar, or /proc. */
-  probe: 'node' | 'go' | 'proc';
+  /** How the target was sampled: the injected Node agent ('node'), pprof/expvar ('go'), or /proc ('proc'). */
+  probe: string;
+  /** What the probe's figures mean to a reader: which stand for heap and handles, which the tables show. */
+  probeDescription: ProbeDescription;
   /** Node leak verdicts: what the heap snapshots say leaked, and what holds it. */
   attribution: Attribution | null;
   /**
@@ -116,8 +124,30 @@ export interface ScenarioResult {
   durationMs: number;
 }
 
-/** One row of the series: the baseline (x = 0) then one per cycle. */
+/**
+ * What a report needs to know of the probe that read a result, so that no renderer asks which probe it
+ * was: each probe declares it (src/probe/).
+ */
+export interface ProbeDescription {
+  /** How the figures were read, for a reader ("pprof and expvar", "/proc"); null for the injected Node agent. */
+  via: string | null;
+  /** The metric that stands for retained memory in charts, and the one for held handles. */
+  heap: MetricSpec;
+  handles: MetricSpec;
+  /** The metric keys a target's overall figures and budgets read (null: this probe has none). */
+  overall: { bytes: string | null; handles: string | null };
+  /** The metric keys the scenario tables show for this probe, in order. */
+  tableMetrics: string[];
+  /** Said under the overall table when every target's probe says it ("heap is Go HeapAlloc"). */
+  heapNote: string | null;
+}
+
+/**
+ * One row of the series: the baseline (x = 0) then one per cycle. Metric keys are the probe's own
+ * (the named ones below are those of today's probes).
+ */
 export interface SampleRow {
+  [metric: string]: number | undefined;
   x: number;
   atMs: number;
   /** Node probe only. V8 heap used after a settled GC, compiled code left out (it is compiledCodeBytes). */
