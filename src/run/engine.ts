@@ -18,6 +18,7 @@ import { ProbeHub } from '../probe/hub.js';
 import { createProbes, type Probes } from '../probe/registry.js';
 import type { Budgets, LeakcheckReport, RunProblem, ScenarioResult, TargetReport } from '../report/types.js';
 import { REPORT_SCHEMA_VERSION } from '../report/types.js';
+import { RUN_MARKER_ENV } from '../targets/descendants.js';
 import { startTarget } from '../targets/spawned.js';
 import { ProcessSupervisor } from '../targets/supervisor.js';
 import type { TargetSpec } from '../targets/target.js';
@@ -126,6 +127,7 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
             upstreamServer: upstream!,
             instance: `${t}.${results.length}`,
             emit,
+            problem,
             deferAttribution: (work) => {
               attributions.push(work);
             },
@@ -285,6 +287,7 @@ interface MeasureContext extends RunOptions {
   upstreamServer: RunningUpstream;
   instance: string;
   emit: (event: RunEvent) => void;
+  problem: (problem: RunProblem) => void;
   /**
    * Takes the reading of a leaking target's evidence (heap snapshots), which fills in its result's
    * attribution later. The run waits for it before reporting; meanwhile the target stops and the others
@@ -341,7 +344,17 @@ async function runScenario(spec: TargetSpec, scenario: Scenario, ctx: MeasureCon
       phase: (name, cycle, cycles) => ctx.emit({ type: 'phase', target: spec.name, scenario: scenario.name, phase: name, cycle, cycles }),
     });
   } finally {
-    await target.stop();
+    const { stillListening } = await target.stop();
+    for (const holder of stillListening) {
+      ctx.problem({
+        code: 'LEAKCHECK_ESCAPED',
+        target: spec.name,
+        scenario: scenario.name,
+        message:
+          `pid ${holder.pid} (${holder.command}) still listens on port ${holder.port} after the target stopped: it left the ` +
+          `target's process group and cleared the run's marker (${RUN_MARKER_ENV}) from its environment, so it was not stopped; stop it by hand`,
+      });
+    }
   }
 }
 

@@ -92,7 +92,7 @@ function fake(server: FakeServer, options: { evidence?: boolean } = {}) {
       };
     },
     evidence: () => (options.evidence === false ? null : evidence),
-    stop: async () => {},
+    stop: async () => ({ stillListening: [] }),
   };
   const batch = async (label: string, count: number): Promise<BatchOutcome> => {
     calls.push(`batch:${label}:${count}`);

@@ -7,9 +7,10 @@ import { request, Agent } from 'undici';
 import { TargetDiedError, TargetStartError } from '../core/errors.js';
 import type { Probe, ProbeSession, ProbeSubject } from '../probe/probe.js';
 import { attachProbe, probeEnv, type Probes } from '../probe/registry.js';
+import { listenersOf } from './descendants.js';
 import { findFreePort, LOOPBACK_HOST, waitForPort } from './ports.js';
 import type { ManagedProcess, ProcessSupervisor } from './supervisor.js';
-import type { Target, TargetSample, TargetSpec } from './target.js';
+import type { StopOutcome, Target, TargetSample, TargetSpec } from './target.js';
 
 export interface StartContext {
   supervisor: ProcessSupervisor;
@@ -81,11 +82,12 @@ export class SpawnedTarget implements Target {
     }
   }
 
-  async stop(): Promise<void> {
+  async stop(): Promise<StopOutcome> {
     this.stopping = true;
     await this.debugAgent.close().catch(() => {});
     await this.process.stop();
     await this.session.close();
+    return { stillListening: listenersOf(this.port).map((holder) => ({ ...holder, port: this.port })) };
   }
 }
 

@@ -44,8 +44,16 @@ export interface Target {
   sample(): Promise<TargetSample>;
   /** Evidence of what leaked, as its probe collects it; null for none. */
   evidence(options: EvidenceOptions): Evidence | null;
-  /** Ends what we started (a target we did not start is left running). */
-  stop(): Promise<void>;
+  /** Ends what we started (a target we did not start is left running); says what it could not end. */
+  stop(): Promise<StopOutcome>;
+}
+
+export interface StopOutcome {
+  /**
+   * Processes that still listen on the target's port after it stopped: they left its process group and
+   * cleared the run's marker from their environment, so nothing of ours could reach them.
+   */
+  stillListening: Array<{ pid: number; command: string; port: number }>;
 }
 
 /** Compiled entry of the reference servers (dist/src/reference/main.js). */
