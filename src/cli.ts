@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type ConfigValues } from './config.js';
 import { ExitCode, LeakcheckError, UsageError } from './core/errors.js';
+import { checkOutputPaths, writeFailure } from './core/output-paths.js';
 import { loadScenarios, resolveScenarioArg } from './load/scenario.js';
 import { createProgress } from './report/progress.js';
 import { renderTerminal } from './report/terminal.js';
@@ -137,8 +138,8 @@ Targets get PORT and HOST=127.0.0.1, and the mock LLM's URL in LLM_URL and OPENA
 Settings can live in leakcheck.config.json (or a "leakcheck" key in package.json); flags override them.
 --open uses STREAMER_LEAKCHECK_OPENER, when set, instead of the platform's opener.
 
-Exit codes: 0 every verdict met its expectation, 1 one did not, 2 bad usage or scenario,
-            3 a target failed to start or died, 130 interrupted.`,
+Exit codes: 0 every verdict met its expectation, 1 one did not, 2 bad usage, scenario or output path,
+            3 a target failed to start or died, 4 a report file could not be written, 130 interrupted.`,
     )
     .action(async (flags: RunFlags, command: Command) => {
       setExit(await runCommand(await withConfig(flags, command), io));
@@ -193,6 +194,18 @@ async function withConfig(flags: RunFlags, command: Command): Promise<RunFlags> 
 
 async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   if (flags.open && !flags.report) throw new UsageError('--open opens report.html, which --no-report does not write: drop one of them');
+  // Every place the run will write, before anything starts: a mistake there is one line, not a lost run.
+  await checkOutputPaths({
+    folders: [
+      ...(flags.report ? [{ option: '--out', path: flags.out }] : []),
+      ...(flags.snapshots && !flags.report ? [{ option: 'heap snapshots (the temporary folder)', path: os.tmpdir() }] : []),
+    ],
+    files: [
+      ...(flags.json ? [{ option: '--json', path: flags.json }] : []),
+      ...(flags.junit ? [{ option: '--junit', path: flags.junit }] : []),
+      ...(io.env.GITHUB_STEP_SUMMARY ? [{ option: 'GITHUB_STEP_SUMMARY', path: io.env.GITHUB_STEP_SUMMARY, append: true }] : []),
+    ],
+  });
   buildTargets(flags, '(checked before building)'); // usage errors first, before a slow go build
   const targets = buildTargets(flags, wantsGoPair(flags) ? await buildGoReference() : undefined);
   const files: string[] = [];
@@ -254,13 +267,30 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   }
 
   io.stdout.write(renderTerminal(report, { color: useColour(io, flags.color) }));
-  const written = await writeReport(report, {
-    outDir: flags.report ? flags.out : null,
-    jsonFile: flags.json ?? null,
-    snapshotDir,
-  }).finally(() => (snapshotDir ? rm(snapshotDir, { recursive: true, force: true }) : undefined));
-  if (flags.junit) await atomicWrite(path.resolve(flags.junit), renderJunit(report));
-  if (io.env.GITHUB_STEP_SUMMARY) await appendStepSummary(io.env.GITHUB_STEP_SUMMARY, renderMarkdown(report));
+  // The verdicts are printed; a file that cannot be written now (a disk that filled) is said and the
+  // others are still written.
+  const failures: string[] = [];
+  const attempt = async <T>(what: string, work: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await work();
+    } catch (error) {
+      failures.push(writeFailure(what, error));
+      return null;
+    }
+  };
+  const written = flags.report
+    ? ((await attempt(`the report folder in ${flags.out}`, () => writeReport(report, { outDir: flags.out, jsonFile: null, snapshotDir }))) ?? {
+        folder: null,
+        htmlFile: null,
+      })
+    : { folder: null, htmlFile: null };
+  if (flags.json) await attempt(`--json ${flags.json}`, () => writeReport(report, { outDir: null, jsonFile: flags.json! }));
+  if (snapshotDir) await rm(snapshotDir, { recursive: true, force: true });
+  if (flags.junit) await attempt(`--junit ${flags.junit}`, () => atomicWrite(path.resolve(flags.junit!), renderJunit(report)));
+  if (io.env.GITHUB_STEP_SUMMARY) {
+    await attempt(`GITHUB_STEP_SUMMARY ${io.env.GITHUB_STEP_SUMMARY}`, () => appendStepSummary(io.env.GITHUB_STEP_SUMMARY!, renderMarkdown(report)));
+  }
+  for (const failure of failures) io.stderr.write(`streamer-leakcheck: ${failure}\n`);
   if (written.folder) io.stdout.write(`report: ${written.folder} (${REPORT_FILES.join(', ')})\n`);
   if (flags.open && written.htmlFile) {
     // A report nobody could open is still a report: warn, and keep the exit code the verdicts gave.
@@ -268,7 +298,8 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     if (!opened.opened) io.stderr.write(`streamer-leakcheck: warning: could not open ${written.htmlFile} (${opened.problem}); open it by hand\n`);
   }
   if (!report.ok && report.complete) io.stdout.write(`rerun with --seed ${report.seed} to repeat the same client script\n`);
-  return exitCodeOf(report);
+  const verdicts = exitCodeOf(report);
+  return verdicts === ExitCode.ok && failures.length > 0 ? ExitCode.output : verdicts;
 }
 
 export function exitCodeOf(report: LeakcheckReport): number {

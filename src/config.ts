@@ -34,15 +34,24 @@ const KEYS = ['targets', 'builtin', 'selfCheck', 'path', 'scenarios', 'seed', 'j
 
 export async function loadConfig(cwd: string): Promise<{ file: string; values: ConfigValues } | null> {
   const file = path.join(cwd, CONFIG_FILE);
-  if (existsSync(file)) return { file: CONFIG_FILE, values: parseConfig(parseJson(await readFile(file, 'utf8'), CONFIG_FILE), CONFIG_FILE) };
+  if (existsSync(file)) return { file: CONFIG_FILE, values: parseConfig(parseJson(await readText(file, CONFIG_FILE), CONFIG_FILE), CONFIG_FILE) };
   const manifest = path.join(cwd, 'package.json');
   if (existsSync(manifest)) {
-    const pkg = parseJson(await readFile(manifest, 'utf8'), 'package.json') as Record<string, unknown>;
+    const pkg = parseJson(await readText(manifest, 'package.json'), 'package.json') as Record<string, unknown>;
     if (pkg && typeof pkg === 'object' && 'leakcheck' in pkg) {
       return { file: 'package.json', values: parseConfig(pkg.leakcheck, 'package.json', 'leakcheck.') };
     }
   }
   return null;
+}
+
+async function readText(file: string, shown: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw new ScenarioError(shown, `cannot be read (${code === 'EISDIR' ? 'it is a folder' : (code ?? message)})`);
+  }
 }
 
 function parseJson(text: string, file: string): unknown {

@@ -3,7 +3,7 @@
  * says hello to the hub and answers settled samples (forced GCs until the heap stops falling) and heap
  * snapshots. Its evidence is a pair of heap snapshots, read and diffed into "what leaked" in a worker.
  */
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { NODE_METRICS, NODE_HANDLES, NODE_HEAP_USED, type Verdict } from '../analysis/index.js';
 import { InterruptedError, TargetStartError } from '../core/errors.js';
@@ -104,6 +104,8 @@ class NodeSession implements ProbeSession {
 class HeapSnapshots implements Evidence {
   private startWritten: SnapshotWritten[] = [];
   private endWritten: SnapshotWritten[] = [];
+  /** Why a snapshot could not be written (a full disk): said in place of "what leaked". */
+  private failure: string | null = null;
   /** Written and not (yet) handed to an attribution: removed by discard(). */
   private readonly owned: SnapshotWritten[] = [];
 
@@ -115,14 +117,25 @@ class HeapSnapshots implements Evidence {
     private readonly signal: AbortSignal | undefined,
   ) {}
 
+  /** The snapshots of every process, or none (and the reason kept) when one could not be written. */
   private async take(which: string): Promise<SnapshotWritten[]> {
-    const written = await this.hub.snapshot(this.label, this.directory, `${this.name}-${which}`);
-    this.owned.push(...written);
-    return written;
+    const stem = `${this.name}-${which}`;
+    try {
+      const written = await this.hub.snapshot(this.label, this.directory, stem);
+      this.owned.push(...written);
+      return written;
+    } catch (error) {
+      if (this.signal?.aborted) throw error;
+      this.failure ??= `a heap snapshot could not be written: ${error instanceof Error ? error.message : String(error)}`;
+      // What a failed write left (a part of a file on a full disk) goes at once.
+      const left = await readdir(this.directory).catch(() => [] as string[]);
+      for (const file of left) if (file.startsWith(`${stem}-`)) await rm(path.join(this.directory, file), { force: true });
+      return [];
+    }
   }
 
   async start(): Promise<void> {
-    if (this.startWritten.length === 0) this.startWritten = await this.take('start');
+    if (this.startWritten.length === 0 && this.failure === null) this.startWritten = await this.take('start');
   }
 
   async end(verdict: Verdict): Promise<void> {
@@ -130,6 +143,7 @@ class HeapSnapshots implements Evidence {
   }
 
   conclude(result: Parameters<Evidence['conclude']>[0], figures: { disconnectsSinceStart: number }): Promise<void> | null {
+    if (this.failure !== null && result.verdict === 'leak') result.attributionProblem = this.failure;
     if (this.endWritten.length === 0) return null;
     const handedOver = this.owned.splice(0);
     // Keep only the snapshots the report refers to: the others hold server memory for no reader.
