@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the figures the issues set as targets, measured rather than asserted in timed tests.
+ * `npm run bench`: the figures docs/measurements.md records, measured rather than asserted in timed tests.
  *
  *   1. time to both verdicts of the default run (`streamer-leakcheck run`), and the flake count over
  *      --runs consecutive runs (old must be leak and new clean every time);
@@ -97,7 +97,7 @@ async function defaultRuns(runs: number): Promise<void> {
   console.log(`over 20 s: ${wallMs.filter((ms) => ms > 20_000).length}/${runs}; runs with cycles added to an inconclusive series: ${extended}/${runs}`);
 }
 
-/** The minimal loop of FIELD-NOTES: N concurrent undici requests, leave after `events` events. */
+/** A minimal undici abort loop: N concurrent requests, each leaving after `events` events (docs/measurements.md#driver-rate). */
 async function minimalAbortLoop(origin: string, total: number, concurrency: number, events: number): Promise<number> {
   const pool = new Pool(origin, { connections: concurrency });
   let next = 0;
@@ -255,7 +255,7 @@ async function soak(total: number): Promise<void> {
   console.log(`harness sockets still open after the soak: ${resources()}`);
 }
 
-/** Issue 6's bound: a snapshot of a ~100 MB heap must neither kill the target nor take minutes. */
+/** A snapshot of a ~100 MB heap must neither kill the target nor take minutes (docs/measurements.md#heap-snapshot). */
 async function snapshotCost(): Promise<void> {
   console.log('\n## 5. heap snapshot of a ~100 MB heap: time in the target, file size, time to read and diff');
   const supervisor = new ProcessSupervisor();
@@ -291,9 +291,9 @@ async function snapshotCost(): Promise<void> {
 }
 
 /**
- * Issue 6's question for Go: what a goroutine dump (debug=2: every stack, the runtime stops the world
- * while it writes them) costs against the count (debug=1: stacks aggregated), on go-old with ~2000
- * goroutines. "Pause": the slowest of a stream of tiny requests to the same server during the reads.
+ * What a goroutine dump (debug=2: every stack, the runtime stops the world while it writes them) costs
+ * against the count (debug=1: stacks aggregated), on go-old with ~2000 goroutines. "Pause": the slowest
+ * of a stream of tiny requests to the same server during the reads (docs/measurements.md#goroutine-dump).
  */
 async function goroutineDumpCost(): Promise<void> {
   console.log('\n## 6. goroutine dump vs goroutine count on a Go server with ~2000 goroutines');

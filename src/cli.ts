@@ -19,7 +19,16 @@ import { renderMarkdown } from './report/markdown.js';
 import { appendStepSummary } from './report/step-summary.js';
 import { openFile } from './report/open.js';
 import { atomicWrite, REPORT_FILES, writeReport } from './report/write.js';
-import { DEFAULT_SETTLE_MS, runLeakcheck, toolVersion } from './run/engine.js';
+import {
+  DEFAULT_PARALLEL,
+  DEFAULT_REPORT_DIR,
+  DEFAULT_SCENARIOS,
+  DEFAULT_SETTLE_MS,
+  DEFAULT_START_TIMEOUT_MS,
+  DEFAULT_UPSTREAM_INTERVAL_MS,
+  DEFAULT_UPSTREAM_TOKENS,
+} from './defaults.js';
+import { runLeakcheck, toolVersion } from './run/engine.js';
 import { buildGoReference } from './targets/go-build.js';
 import { buildTargets, wantsGoPair, type TargetFlags } from './targets/user-targets.js';
 
@@ -28,8 +37,6 @@ export interface CliIo {
   stderr: NodeJS.WriteStream;
   env: NodeJS.ProcessEnv;
 }
-
-const DEFAULT_SCENARIOS = ['mixed'];
 
 function integer(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -102,12 +109,12 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('-s, --scenario <name|file|dir>', `scenario to run, repeatable: a shipped name, a JSON file, a folder, or "all" (default: ${DEFAULT_SCENARIOS.join(', ')})`, collect)
     .option('--seed <n>', 'seed for every random choice; the same seed repeats the same client script', integer('--seed', 0, 2 ** 31 - 1))
     .option('--json <file>', 'also write the JSON report to this file')
-    .option('--out <dir>', 'folder that receives <timestamp>/report.html, report.md and report.json', 'reports')
+    .option('--out <dir>', 'folder that receives <timestamp>/report.html, report.md and report.json', DEFAULT_REPORT_DIR)
     .option('--no-report', 'write no report folder (only the terminal report, and --json if given)')
     .option('--open', 'open report.html in a browser once it is written (xdg-open, open or start)')
-    .option('--upstream-tokens <n>', 'tokens per mock LLM stream', integer('--upstream-tokens', 1, 100_000), 200)
-    .option('--upstream-interval-ms <ms>', 'pause between mock LLM tokens', integer('--upstream-interval-ms', 0, 60_000), 5)
-    .option('--start-timeout <ms>', 'how long a target may take to accept connections', integer('--start-timeout', 100, 600_000), 10_000)
+    .option('--upstream-tokens <n>', 'tokens per mock LLM stream', integer('--upstream-tokens', 1, 100_000), DEFAULT_UPSTREAM_TOKENS)
+    .option('--upstream-interval-ms <ms>', 'pause between mock LLM tokens', integer('--upstream-interval-ms', 0, 60_000), DEFAULT_UPSTREAM_INTERVAL_MS)
+    .option('--start-timeout <ms>', 'how long a target may take to accept connections', integer('--start-timeout', 100, 600_000), DEFAULT_START_TIMEOUT_MS)
     .addOption(
       new Option('--settle-ms <ms>', 'pause after each batch before sampling')
         .argParser(integer('--settle-ms', 0, 60_000))
@@ -249,7 +256,7 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
       startTimeoutMs: flags.startTimeout,
       settleMs: flags.settleMs,
       snapshotDir,
-      parallel: flags.parallel !== false,
+      parallel: flags.parallel ?? DEFAULT_PARALLEL,
       budgets: {
         ...(flags.maxBytesPerDisconnect !== undefined ? { maxBytesPerDisconnect: flags.maxBytesPerDisconnect } : {}),
         ...(flags.maxHandlesPerDisconnect !== undefined ? { maxHandlesPerDisconnect: flags.maxHandlesPerDisconnect } : {}),

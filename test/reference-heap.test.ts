@@ -69,7 +69,8 @@ describe('reference pair, heap after a forced GC (through the probe)', () => {
     expect(after.liveWorkers).toBe(0);
     expect(Math.abs(after.handles! - before.handles!)).toBeLessThanOrEqual(2);
     // A young clean server still drifts (V8 compiling code: up to ~550 B per disconnect over 600, and
-    // ±100 KB of noise, ±500 B over these 200); old keeps ~42 KB. 2 KB separates them with room.
+    // ±100 KB of noise, ±500 B over these 200; docs/measurements.md#compiled-code); old keeps ~42 KB.
+    // 2 KB separates them with room.
     expect(heapPerDisconnect).toBeLessThan(2048);
   });
 });

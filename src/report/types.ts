@@ -1,7 +1,7 @@
 /**
  * The report: the one object a run produces. report.json is exactly this object; the terminal table,
  * report.md and the programmatic API all read it. Changing a field here changes the JSON contract
- * documented in the README (bump `schemaVersion` when a field changes meaning or goes away).
+ * documented in docs/report.md (bump `schemaVersion` when a field changes meaning or goes away).
  */
 import type { MetricJudgement, MetricSpec, Verdict } from '../analysis/index.js';
 import type { UpstreamCounters } from '../analysis/upstream.js';
