@@ -54,7 +54,7 @@ export interface GoSample {
   liveWorkers?: number;
 }
 
-/** Re-reads of the goroutine profile until two agree (goleak: up to 20 reads, ~0.4 s in all). */
+/** Re-reads of the goroutine profile until two agree, as goleak settles (docs/measurements.md#goleak-settle). */
 const GOROUTINE_SETTLE_READS = 8;
 const GOROUTINE_SETTLE_FIRST_SLEEP_MS = 10;
 
@@ -62,10 +62,9 @@ const GOROUTINE_SETTLE_FIRST_SLEEP_MS = 10;
  * Reads of the goroutine dump until its count agrees with the profile's total read right after it. The
  * profile (debug=1) stays the per-sample count: a dump stops the world while it writes every stack
  * (runtime.Stack(buf, true)), so it is read twice per scenario only, and the cheap profile checks it.
- * Measured on go-old with ~2000 goroutines (`npm run bench -- --only goroutine-dump`): dump 638 KB, read
- * in ~20 ms and parsed in ~9 ms, other requests to the server held up to ~130–200 ms meanwhile; profile
- * 5 KB, ~13 ms, ~25–40 ms. Few reads: under steady churn, or past the 64 MB at which Go truncates a
- * dump (~200 000 goroutines), the two never agree.
+ * With ~2000 goroutines a dump is ~640 KB and holds other requests up ~130–200 ms
+ * (docs/measurements.md#goroutine-dump). Few reads: under steady churn, or past the 64 MB at which Go
+ * truncates a dump (~200 000 goroutines), the two never agree.
  */
 const DUMP_SETTLE_READS = 3;
 
@@ -91,9 +90,8 @@ export async function isGoServer(origin: string, dispatcher: Dispatcher): Promis
 
 /**
  * Two GCs, not one: sync.Pool keeps a victim cache that survives one GC (Go 1.13+), so after a single GC
- * the pooled bufio buffers of the last few hundred connections are still live. Measured on go-new, 4
- * cycles of ~590 disconnects, 6 runs each: cycles swung −385…+491 KB after one GC (one run in CI called
- * inconclusive), 2…95 KB after two (all clean).
+ * the pooled bufio buffers of the last few hundred connections are still live: go-new's cycles swung
+ * ±400 KB after one GC, 2…95 KB after two (docs/measurements.md#go-heap).
  */
 export async function sampleGo(origin: string, dispatcher: Dispatcher): Promise<GoSample> {
   await get(origin, '/debug/pprof/heap?gc=1', dispatcher);

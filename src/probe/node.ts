@@ -51,7 +51,12 @@ class NodeSession implements ProbeSession {
     private readonly subject: ProbeSubject,
   ) {}
 
-  /** Settled sample of every Node process of the target, summed; heap used leaves compiled code out. */
+  /**
+   * Settled sample of every Node process of the target, summed. Heap used leaves V8's compiled code and
+   * bytecode out (kept as compiledCodeBytes, never judged): while V8 compiles and optimises, code grew
+   * ~3× more than everything else on the reference `new`, bounded by the program's size, not its
+   * traffic (docs/measurements.md#compiled-code).
+   */
   async sample(): Promise<ProbeSample> {
     const processSamples = await this.hub.sample(this.subject.label);
     if (processSamples.length === 0) {

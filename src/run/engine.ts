@@ -45,11 +45,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /**
    * Targets side by side, TARGETS_AT_ONCE at a time, instead of one after another. Off unless given
-   * here; the CLI, the config file and leakcheck() default to it. Measured on 2 cores (default run, 20
-   * runs each, 2026-11-29): median 15.4 s, max 17.7 s, against 24.7 s and 26.2 s one after another;
-   * new never missed its expectation. It was opt-in while the heap figure held V8's compiled code: with
-   * a neighbour on the CPU the optimising compiler lagged, new's code kept growing past its warm-up and
-   * it was once called a leak in 32 runs.
+   * here; the CLI, the config file and leakcheck() default to it: on 2 cores the default run takes
+   * ~15 s side by side against ~25 s one after another (docs/measurements.md#targets-at-once).
    */
   parallel?: boolean;
   onEvent?: (event: RunEvent) => void;
@@ -64,11 +61,8 @@ export type RunEvent =
   | { type: 'scenario-done'; target: string; result: ScenarioResult }
   | { type: 'problem'; problem: RunProblem };
 
-/**
- * Default pause between a batch's end and its sample. The reference `new` frees a worker within ~1 ms
- * of the abort and its idle upstream sockets within 200 ms; 300 ms covers both on a loaded 2-core machine.
- */
-export const DEFAULT_SETTLE_MS = 300;
+/** Default pause between a batch's end and its sample (docs/measurements.md#settle). */
+export { DEFAULT_SETTLE_MS } from '../defaults.js';
 
 /**
  * Targets measured at once when side by side. A reference server is one busy thread, and the harness
@@ -291,7 +285,7 @@ interface MeasureContext extends RunOptions {
   /**
    * Takes the reading of a leaking target's evidence (heap snapshots), which fills in its result's
    * attribution later. The run waits for it before reporting; meanwhile the target stops and the others
-   * go on. Measured on the default run: old's two snapshots (10 + 64 MB) take ~0.7 s to read.
+   * go on (old's two snapshots take ~0.7 s to read: docs/measurements.md#snapshot-reading).
    */
   deferAttribution: (work: Promise<void>) => void;
   /**
