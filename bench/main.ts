@@ -10,8 +10,11 @@
  *
  *   4. soak, 5. heap snapshot cost, 6. goroutine dump cost: a Go server with ~2000 goroutines, the
  *      dump (debug=2) against the count (debug=1), and how long the server stops answering meanwhile.
+ *   7. faults: --fault-runs runs (default 50) interrupted with SIGINT at a random moment and as many
+ *      killed with SIGKILL, with the reference pair and a user target that daemonized out of its
+ *      process group; after each, every process carrying the run's mark is counted (the figure: 0).
  *
- * Options: --runs N (default 20), --only time|rate|sensitivity|soak|snapshot|goroutine-dump (repeatable), --sensitivity-runs N
+ * Options: --runs N (default 20), --only time|rate|sensitivity|soak|snapshot|goroutine-dump|faults (repeatable), --sensitivity-runs N
  * (default 5), --soak-clients N (default 100 000), --sequential: time the default runs, and run the
  * sensitivity pairs, with the targets one after another (`run --no-parallel`) instead of side by side.
  */
@@ -295,6 +298,63 @@ async function snapshotCost(): Promise<void> {
  * against the count (debug=1: stacks aggregated), on go-old with ~2000 goroutines. "Pause": the slowest
  * of a stream of tiny requests to the same server during the reads (docs/measurements.md#goroutine-dump).
  */
+/** Live processes whose environment or command line holds `mark` (zombies have neither). */
+async function processesMarked(mark: string): Promise<number[]> {
+  const { readdir: list, readFile: read } = await import('node:fs/promises');
+  const found: number[] = [];
+  for (const entry of await list('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const environ = await read(`/proc/${entry}/environ`, 'latin1').catch(() => '');
+    const cmdline = await read(`/proc/${entry}/cmdline`, 'latin1').catch(() => '');
+    if (environ.includes(mark) || cmdline.includes(mark)) found.push(Number(entry));
+  }
+  return found;
+}
+
+async function faults(runs: number): Promise<void> {
+  console.log(`\n## 7. faults: ${runs} runs interrupted with SIGINT and ${runs} killed with SIGKILL at random moments`);
+  const { createRng } = await import('../src/load/plan.js');
+  const rng = createRng(20261202);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'leakcheck-faults-'));
+  const tally: Record<string, { runs: number; left: number; exits: Record<string, number>; delaysMs: number[] }> = {};
+  for (let i = 0; i < 2 * runs; i++) {
+    const signal: NodeJS.Signals = i < runs ? 'SIGINT' : 'SIGKILL';
+    const mark = `leakcheck-fault-${process.pid}-${i}`;
+    const delayMs = Math.round(300 + rng() * 9700);
+    const daemon = `setsid node ${JSON.stringify(FIXTURE)} & wait`;
+    const child = spawn(
+      process.execPath,
+      [BIN, 'run', '--builtin', 'node', '--target', `daemon=${daemon}`, '--probe', 'daemon=proc', '--out', dir, '--no-progress', '--seed', String(i + 1)],
+      { env: { ...process.env, FAULT_MARK: mark }, stdio: 'ignore' },
+    );
+    const exited = new Promise<string>((resolve) => child.on('exit', (code, sig) => resolve(sig ?? String(code))));
+    const early = await Promise.race([exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), delayMs))]);
+    if (early === null) child.kill(signal);
+    const exit = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('no exit within 20 s'), 20_000))]);
+    if (exit === 'no exit within 20 s') child.kill('SIGKILL');
+    let left = await processesMarked(mark);
+    for (let wait = 0; wait < 40 && left.length > 0; wait++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      left = await processesMarked(mark);
+    }
+    for (const pid of left) process.kill(pid, 'SIGKILL');
+    const entry = (tally[signal] ??= { runs: 0, left: 0, exits: {}, delaysMs: [] });
+    entry.runs++;
+    entry.left += left.length;
+    entry.delaysMs.push(delayMs);
+    const key = early === null ? exit : `finished first (${exit})`;
+    entry.exits[key] = (entry.exits[key] ?? 0) + 1;
+    if (left.length > 0) console.log(`  run ${i} (${signal} after ${delayMs} ms): ${left.length} process(es) left: ${left.join(', ')}`);
+  }
+  for (const [signal, entry] of Object.entries(tally)) {
+    console.log(
+      `${signal}: ${entry.runs} runs, delays ${Math.min(...entry.delaysMs)}–${Math.max(...entry.delaysMs)} ms, ` +
+        `processes left ${entry.left}; exits ${JSON.stringify(entry.exits)}`,
+    );
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
 async function goroutineDumpCost(): Promise<void> {
   console.log('\n## 6. goroutine dump vs goroutine count on a Go server with ~2000 goroutines');
   const { buildGoReference } = await import('../src/targets/go-build.js');
@@ -361,6 +421,7 @@ async function goroutineDumpCost(): Promise<void> {
   }
 }
 
+if (wants('faults')) await faults(argValue('--fault-runs', 50));
 if (wants('goroutine-dump')) await goroutineDumpCost();
 if (wants('snapshot')) await snapshotCost();
 if (wants('soak')) await soak(argValue('--soak-clients', 100_000));

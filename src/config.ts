@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ScenarioError } from './core/errors.js';
-import type { TargetFlags } from './targets/user-targets.js';
+import { isProbeChoice } from './probe/probe.js';
+import { TARGET_NAME, type TargetFlags } from './targets/user-targets.js';
 
 export const CONFIG_FILE = 'leakcheck.config.json';
 
@@ -84,6 +85,7 @@ export function parseConfig(raw: unknown, file: string, prefix = ''): ConfigValu
     values.probe = [];
     for (const [name, entry] of Object.entries(targets as Record<string, unknown>)) {
       const key = `targets.${name}`;
+      if (!TARGET_NAME.test(name)) fail(key, "a target's name is 1–40 letters, digits, '.', '_' or '-'");
       const target: TargetEntry =
         typeof entry === 'string' ? { command: entry } : entry && typeof entry === 'object' ? (entry as TargetEntry) : fail(key, 'must be a command or { "command": … }');
       for (const field of Object.keys(target)) if (!['command', 'expect', 'probe'].includes(field)) fail(`${key}.${field}`, 'unknown key (known: command, expect, probe)');
@@ -92,10 +94,16 @@ export function parseConfig(raw: unknown, file: string, prefix = ''): ConfigValu
         if (target.expect !== 'leak' && target.expect !== 'clean') fail(`${key}.expect`, 'must be "leak" or "clean"');
         values.expect.push(`${name}=${target.expect}`);
       }
-      if (target.probe !== undefined) values.probe.push(`${name}=${str(`${key}.probe`, target.probe)}`);
+      if (target.probe !== undefined) {
+        if (typeof target.probe !== 'string' || !isProbeChoice(target.probe)) fail(`${key}.probe`, 'must be "node", "go", "proc" or "auto"');
+        values.probe.push(`${name}=${target.probe}`);
+      }
     }
   }
-  if (config.builtin !== undefined) values.builtin = strings('builtin', config.builtin);
+  if (config.builtin !== undefined) {
+    values.builtin = strings('builtin', config.builtin);
+    values.builtin.forEach((kind, i) => kind === 'node' || kind === 'go' || fail(`builtin[${i}]`, 'must be "node" or "go"'));
+  }
   if (config.selfCheck !== undefined) values.selfCheck = typeof config.selfCheck === 'boolean' ? config.selfCheck : fail('selfCheck', 'must be true or false');
   if (config.parallel !== undefined) values.parallel = typeof config.parallel === 'boolean' ? config.parallel : fail('parallel', 'must be true or false');
   if (config.path !== undefined) values.path = str('path', config.path);

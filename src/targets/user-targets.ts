@@ -14,14 +14,15 @@ export interface TargetFlags {
   selfCheck?: boolean;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
+/** A target's name: what reports, file names and `NAME=VALUE` flags can carry. */
+export const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
 const MAX_PATH_LENGTH = 2048;
 
 function splitPair(flag: string, value: string): [string, string] {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new UsageError(`${flag} ${JSON.stringify(value)}: expected NAME=VALUE`);
   const name = value.slice(0, eq).trim();
-  if (!NAME.test(name)) {
+  if (!TARGET_NAME.test(name)) {
     throw new UsageError(`${flag} ${JSON.stringify(value)}: the name must be 1–40 letters, digits, '.', '_' or '-'`);
   }
   return [name, value.slice(eq + 1)];
