@@ -158,6 +158,16 @@ describe('a target summed up', () => {
     expect(summariseTarget(identity, [], {})).toMatchObject({ verdict: 'inconclusive', expectationMet: false, reason: 'no scenario finished', probe: 'auto' });
   });
 
+  it("judges a target's expectation on its verdict: a leak expected is met though another scenario was inconclusive", () => {
+    const stalled = result('stalled-reader', 'leak', { expect: 'leak', expectationMet: true });
+    const mixed = result('mixed', 'inconclusive', { expect: 'leak', expectationMet: false });
+    expect(summariseTarget({ ...identity, expect: 'leak' }, [stalled, mixed], {})).toMatchObject({ verdict: 'leak', expectationMet: true });
+    expect(summariseTarget(identity, [result('mixed', 'clean'), result('after-ms', 'inconclusive')], {})).toMatchObject({
+      verdict: 'inconclusive',
+      expectationMet: false,
+    });
+  });
+
   it('holds targets expected clean to their budgets, and a positive control to none', () => {
     const results = [result('mixed', 'clean', { metrics: [metric('heapUsedBytes', 300, 'clean'), metric('handles', 0.05, 'clean')] })];
     expect(budgetsExceeded('clean', results, { maxBytesPerDisconnect: 256, maxHandlesPerDisconnect: 0.01 })).toEqual([

@@ -5,7 +5,7 @@
  * rules fill in.)
  */
 import type { Budgets, SampleRow, ScenarioResult, TargetReport } from '../report/types.js';
-import type { Expectation } from './expectation.js';
+import { meetsExpectation, type Expectation } from './expectation.js';
 import type { MetricSpec, SeriesPoint, TargetJudgement, Verdict } from './types.js';
 import { judgeTarget } from './verdict.js';
 
@@ -158,7 +158,8 @@ export function summariseTarget(target: TargetIdentity, results: ScenarioResult[
     probe: results[0]?.probe ?? target.probe,
     expect: target.expect,
     verdict: deciding?.verdict ?? 'inconclusive',
-    expectationMet: results.length > 0 && results.every((r) => r.expectationMet),
+    // Judged on the target's verdict, once; each scenario shows its own against its own expectation.
+    expectationMet: deciding !== null && meetsExpectation(deciding.verdict, target.expect),
     budgetExceeded: budgetsExceeded(target.expect, results, budgets),
     reason: deciding ? `${deciding.scenario}: ${deciding.reason}` : 'no scenario finished',
     disconnects: results.reduce((n, r) => n + r.disconnects, 0),
