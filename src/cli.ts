@@ -70,6 +70,7 @@ interface RunFlags extends TargetFlags {
   color: boolean;
   progress: boolean;
   snapshots: boolean;
+  breakdown?: boolean;
   parallel?: boolean;
   open?: boolean;
   junit?: string;
@@ -125,6 +126,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--max-handles-per-disconnect <n>', 'fail when a target expected clean keeps more handles (or fds) than this per disconnect', nonNegative('--max-handles-per-disconnect'))
     .option('--parallel', 'run the targets side by side, two at a time (the default)')
     .option('--no-parallel', 'run the targets one after another (slower; each target has the machine to itself)')
+    .option('--breakdown', 'measure a mixed scenario again one way of hanging up at a time when it is a leak too, not only when inconclusive')
+    .option('--no-breakdown', 'never break a mixed scenario down by way of hanging up')
     .option('--no-snapshots', 'take no heap snapshots of Node targets (no "what leaked" under leak verdicts)')
     .option('--no-color', 'plain output even on a terminal (NO_COLOR is respected too)')
     .option('--no-progress', 'no live progress line')
@@ -257,6 +260,7 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
       settleMs: flags.settleMs,
       snapshotDir,
       parallel: flags.parallel ?? DEFAULT_PARALLEL,
+      breakdown: flags.breakdown === true ? 'always' : flags.breakdown === false ? 'never' : 'auto',
       budgets: {
         ...(flags.maxBytesPerDisconnect !== undefined ? { maxBytesPerDisconnect: flags.maxBytesPerDisconnect } : {}),
         ...(flags.maxHandlesPerDisconnect !== undefined ? { maxHandlesPerDisconnect: flags.maxHandlesPerDisconnect } : {}),

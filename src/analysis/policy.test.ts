@@ -119,6 +119,7 @@ function result(scenario: string, verdict: Verdict, overrides: Partial<ScenarioR
     metrics: [metric('heapUsedBytes', verdict === 'leak' ? 4000 : 10, verdict), metric('handles', 0.001, 'clean')],
     handleGrowthByType: {},
     goroutineGrowth: null,
+    breakdown: null,
     samples: newRows,
     upstream: null,
     steadyLoad: null,

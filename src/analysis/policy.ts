@@ -4,9 +4,10 @@
  * asks; nothing here does I/O or reads a clock. (Types only come from the report: it is the shape these
  * rules fill in.)
  */
-import type { Budgets, SampleRow, ScenarioResult, TargetReport } from '../report/types.js';
+import type { BehaviourArm, Budgets, SampleRow, ScenarioResult, TargetReport } from '../report/types.js';
 import { meetsExpectation, type Expectation } from './expectation.js';
 import type { MetricSpec, SeriesPoint, TargetJudgement, Verdict } from './types.js';
+import { formatBytes } from './format.js';
 import { judgeTarget } from './verdict.js';
 
 /** The metric series of `rows` that `specs` can judge: a key every row holds, as points over x. */
@@ -169,4 +170,36 @@ export function summariseTarget(target: TargetIdentity, results: ScenarioResult[
     decidingScenario: deciding?.scenario ?? null,
     scenarios: results,
   };
+}
+
+/** A mixed scenario is broken down, one behaviour at a time, when its verdict asks who is to blame or cannot tell. */
+export function wantsBreakdown(result: Pick<ScenarioResult, 'control' | 'verdict'>, leavingBehaviours: number): boolean {
+  return !result.control && leavingBehaviours >= 2 && (result.verdict === 'leak' || result.verdict === 'inconclusive');
+}
+
+/** `+2.2 KB, +0.02 handles` per disconnect, as the breakdown lines say it. */
+export function armFigures(arm: BehaviourArm): string {
+  const parts: string[] = [];
+  if (arm.bytesPerDisconnect !== null) parts.push(signed(arm.bytesPerDisconnect, formatBytes));
+  if (arm.handlesPerDisconnect !== null) parts.push(`${signed(arm.handlesPerDisconnect, (n) => n.toFixed(2))} handles`);
+  return parts.join(', ');
+}
+
+function signed(value: number, format: (n: number) => string): string {
+  return `${value >= 0 ? '+' : '−'}${format(Math.abs(value))}`;
+}
+
+/**
+ * Folds the arms into the mixed result: the reason says which ways of leaving leak ("leaks when:
+ * stall-then-leave +2.2 KB, +0.02 handles; leave-before-first-byte clean"), and a mixed result the
+ * arms decide takes their verdict: inconclusive with an arm that leaks is a leak. An inconclusive mix
+ * whose arms are all clean stays inconclusive: each arm is smaller than the mix, so less sensitive.
+ */
+export function foldBreakdown(result: Pick<ScenarioResult, 'verdict' | 'reason'>, arms: readonly BehaviourArm[]): { verdict: Verdict; reason: string } {
+  const leaking = arms.filter((arm) => arm.verdict === 'leak');
+  const others = arms.filter((arm) => arm.verdict !== 'leak');
+  const said = [...leaking.map((arm) => `${arm.kind} ${armFigures(arm)} per disconnect`), ...others.map((arm) => `${arm.kind} ${arm.verdict}`)].join('; ');
+  if (leaking.length === 0) return { verdict: result.verdict, reason: `${result.reason}; no single way of leaving leaks on its own: ${said}` };
+  const mix = result.verdict === 'leak' ? `the mix: ${result.reason}` : `the mix alone was inconclusive: ${result.reason}`;
+  return { verdict: 'leak', reason: `leaks when: ${said} (${mix})` };
 }

@@ -1,5 +1,6 @@
 /** Shared wording of figures for the terminal and Markdown reports: one place, so both say the same. */
 import { formatBytes } from '../analysis/format.js';
+import { armFigures } from '../analysis/policy.js';
 import type { Verdict } from '../analysis/index.js';
 import { GOROUTINE_KIND_PREFIX, type ScenarioResult, type TargetReport } from './types.js';
 
@@ -174,4 +175,23 @@ export function goroutineLines(result: ScenarioResult): { title: string; groups:
       .slice(0, GOROUTINE_STACKS_SHOWN)
       .map((g) => [...g.stack, ...(g.createdBy ? [`started by ${g.createdBy}`] : [])].join(' ← ')),
   };
+}
+
+/**
+ * The breakdown of one scenario as a matrix, behaviours × targets: each cell the arm's verdict with its
+ * figures per disconnect when it leaked; '' for a target whose scenario was not broken down. Null when
+ * no target's was.
+ */
+export function breakdownMatrix(targets: readonly TargetReport[], scenario: string): { behaviours: string[]; cells: string[][] } | null {
+  const results = targets.map((t) => t.scenarios.find((s) => s.scenario === scenario));
+  if (!results.some((r) => r?.breakdown)) return null;
+  const behaviours = [...new Set(results.flatMap((r) => r?.breakdown?.map((arm) => arm.behaviour) ?? []))];
+  const cells = behaviours.map((behaviour) =>
+    results.map((r) => {
+      const arm = r?.breakdown?.find((a) => a.behaviour === behaviour);
+      if (!arm) return '';
+      return arm.verdict === 'leak' ? `${verdictWord(arm.verdict)} ${armFigures(arm)}` : verdictWord(arm.verdict);
+    }),
+  );
+  return { behaviours, cells };
 }

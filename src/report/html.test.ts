@@ -38,6 +38,7 @@ function result(scenario: string, overrides: Partial<ScenarioResult> = {}): Scen
     probe: 'node',
     attribution: null,
     goroutineGrowth: null,
+    breakdown: null,
     expect: 'clean',
     verdict: 'clean',
     expectationMet: true,
@@ -341,5 +342,21 @@ describe('renderHtml', () => {
     );
     expect(page).toMatch(/<div class="target-notes" data-target="old">[\s\S]*?<dt>grew<\/dt><dd>\+400 TCPSocketWrap<\/dd>/);
     expect(page).not.toContain('<div class="attribution" data-target="new">');
+  });
+});
+
+describe('the breakdown matrix', () => {
+  it('shows behaviours × targets in report.html and report.md, each cell its verdict and figures', async () => {
+    const { renderMarkdown } = await import('./markdown.js');
+    const arm = (behaviour: string, verdict: 'leak' | 'clean', bytes: number) => ({
+      behaviour, kind: behaviour.split(' ')[0]!, verdict, reason: 'r', disconnects: 400, cyclesRun: 2, bytesPerDisconnect: bytes, handlesPerDisconnect: 0.02, durationMs: 1,
+    });
+    const broken = result('mixed', { verdict: 'leak', breakdown: [arm('stall-then-leave (after 2 events, 100 ms)', 'leak', 2200), arm('leave-before-first-byte', 'clean', 3)] });
+    const r = report([target('api', [broken]), target('fixed', [result('mixed')])], [info('mixed')]);
+    const page = renderHtml(r);
+    expect(page).toContain('<table class="breakdown-table" data-scenario="mixed">');
+    expect(page).toMatch(/<th scope="row">stall-then-leave \(after 2 events, 100 ms\)<\/th><td>LEAK \+2\.2 KB, \+0\.02 handles<\/td><td><\/td>/);
+    expect(renderMarkdown(r)).toContain('| stall-then-leave (after 2 events, 100 ms) | LEAK +2.2 KB, +0.02 handles |  |');
+    expect(renderHtml(report([target('fixed', [result('mixed')])], [info('mixed')]))).not.toContain('breakdown-table');
   });
 });

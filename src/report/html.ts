@@ -20,6 +20,7 @@ import {
   growthText,
   handlesCell,
   heapCell,
+  breakdownMatrix,
   liveWorkersCell,
   metricColumns,
   retainerPathText,
@@ -186,6 +187,7 @@ ${scenarioChart(report, info, 'heap')}
 ${scenarioChart(report, info, 'handles')}
 </div>
 ${scenarioTable(report, info, per)}
+${breakdownTable(report, info)}
 ${report.targets.map((t) => targetNotes(t, resultOf(t, info.name)))}
 </section>`;
 }
@@ -193,6 +195,17 @@ ${report.targets.map((t) => targetNotes(t, resultOf(t, info.name)))}
 /** An id fragment from a scenario name (which may hold anything a file name can). */
 function anchor(name: string): string {
   return name.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/** The behaviours × targets matrix of a broken-down scenario, or nothing. */
+function breakdownTable(report: LeakcheckReport, info: ScenarioInfo): SafeHtml | '' {
+  const matrix = breakdownMatrix(report.targets, info.name);
+  if (!matrix) return '';
+  return html`<div class="table-wrap"><table class="breakdown-table" data-scenario="${info.name}">
+<caption>One way of hanging up at a time, per disconnect</caption>
+<thead><tr><th scope="col">behaviour</th>${report.targets.map((t) => html`<th scope="col">${t.name}</th>`)}</tr></thead>
+<tbody>${matrix.behaviours.map((behaviour, i) => html`<tr><th scope="row">${behaviour}</th>${matrix.cells[i]!.map((text) => html`<td>${text}</td>`)}</tr>`)}</tbody>
+</table></div>`;
 }
 
 function scenarioTable(report: LeakcheckReport, info: ScenarioInfo, per: string): SafeHtml {

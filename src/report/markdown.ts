@@ -12,8 +12,7 @@ import {
   handlesCell,
   heapCell,
   metricCell,
-  verdictWord,
-} from './figures.js';
+  verdictWord, breakdownMatrix } from './figures.js';
 
 export function renderMarkdown(report: LeakcheckReport): string {
   const out: string[] = [];
@@ -61,6 +60,14 @@ export function renderMarkdown(report: LeakcheckReport): string {
       );
     }
     out.push('');
+    const matrix = breakdownMatrix(report.targets, info.name);
+    if (matrix) {
+      out.push('One way of hanging up at a time, per disconnect:', '');
+      out.push(`| behaviour | ${report.targets.map((t) => cell(t.name)).join(' | ')} |`);
+      out.push(`| --- | ${report.targets.map(() => '---').join(' | ')} |`);
+      matrix.behaviours.forEach((behaviour, i) => out.push(`| ${cell(behaviour)} | ${matrix.cells[i]!.map(cell).join(' | ')} |`));
+      out.push('');
+    }
     for (const t of report.targets) {
       const r = t.scenarios.find((s) => s.scenario === info.name);
       if (!r) continue;

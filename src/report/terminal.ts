@@ -14,6 +14,7 @@ import {
   growthText,
   handlesCell,
   heapCell,
+  breakdownMatrix,
   metricColumns,
   verdictWord,
   viaText,
@@ -72,6 +73,13 @@ export function renderTerminal(report: LeakcheckReport, options: TerminalOptions
       lines.push(`${target.name.padEnd(12)} ${c.cyan(sparkline(values))}  ${key === 'rssBytes' ? 'rss' : 'heap'} ${grew >= 0 ? '+' : ''}${grew.toFixed(1)} MB over ${values.length - 1} cycles`);
     }
     lines.push('');
+    for (const info of report.scenarios) {
+      const matrix = breakdownMatrix(targets, info.name);
+      if (!matrix) continue;
+      lines.push(c.bold(`${info.name}, one way of hanging up at a time`) + c.dim(' (per disconnect)'));
+      lines.push(...renderTable([['', ...targets.map((t) => c.bold(t.name))], ...matrix.behaviours.map((b, i) => [`  ${b}`, ...matrix.cells[i]!])]));
+      lines.push('');
+    }
     for (const target of targets) lines.push(...targetNotes(c, target));
   }
 

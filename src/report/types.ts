@@ -119,6 +119,11 @@ export interface ScenarioResult {
   upstream: UpstreamDelta | null;
   steadyLoad: SteadyLoadFigures | null;
   disconnectsPerSec: number;
+  /**
+   * A mixed scenario whose verdict was leak or inconclusive, measured again one way of hanging up at a
+   * time on the same target (`--no-breakdown`: null): which way leaks. Null when not broken down.
+   */
+  breakdown: BehaviourArm[] | null;
   /** When this target's scenario started (ISO 8601) and how long it took, start to verdict and snapshots. */
   startedAt: string;
   durationMs: number;
@@ -140,6 +145,22 @@ export interface ProbeDescription {
   tableMetrics: string[];
   /** Said under the overall table when every target's probe says it ("heap is Go HeapAlloc"). */
   heapNote: string | null;
+}
+
+/** One way of hanging up from a mixed scenario, measured on its own. */
+export interface BehaviourArm {
+  /** The behaviour with its parameters, as scenarios write it: `stall-then-leave (after 2 events, 100 ms)`. */
+  behaviour: string;
+  /** Its kind alone (`stall-then-leave`), for grouping. */
+  kind: string;
+  verdict: Verdict;
+  reason: string;
+  disconnects: number;
+  cyclesRun: number;
+  /** The probe's overall figures (heap and handles, or what stands for them), per disconnect; null where it has none. */
+  bytesPerDisconnect: number | null;
+  handlesPerDisconnect: number | null;
+  durationMs: number;
 }
 
 /**

@@ -23,7 +23,8 @@ import { startTarget } from '../targets/spawned.js';
 import { ProcessSupervisor } from '../targets/supervisor.js';
 import type { TargetSpec } from '../targets/target.js';
 import { startUpstream, type RunningUpstream } from '../targets/upstream.js';
-import { measureScenario } from './measure.js';
+import { breakDown, type BreakdownMode } from './breakdown.js';
+import { measureScenario, type MeasureDeps } from './measure.js';
 
 export type { Budgets } from '../report/types.js';
 
@@ -49,6 +50,13 @@ export interface RunOptions {
    * ~15 s side by side against ~25 s one after another (docs/measurements.md#targets-at-once).
    */
   parallel?: boolean;
+  /**
+   * Measure a mixed scenario again one way of hanging up at a time, each on a fresh start of the target
+   * (breakdown.ts): 'auto' (the default) when its verdict is inconclusive, 'always' when it is leak or
+   * inconclusive, 'never'. Not 'always' by default: the reference old's five arms add ~20 s to the
+   * default run (docs/measurements.md#breakdown).
+   */
+  breakdown?: BreakdownMode;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -297,6 +305,15 @@ interface MeasureContext extends RunOptions {
 
 /** Starts the target fresh, measures one scenario on it, stops it. */
 async function runScenario(spec: TargetSpec, scenario: Scenario, ctx: MeasureContext): Promise<ScenarioResult> {
+  const result = await measureFresh(spec, scenario, ctx, true);
+  // Each arm on a fresh start: a leaking target after its mix is no longer the same server (old's
+  // zombies hold every upstream connection, and a new stream's first event never comes).
+  await breakDown(scenario, result, ctx.breakdown ?? 'auto', (arm) => measureFresh(spec, arm, { ...ctx, instance: `${ctx.instance}.${arm.name}` }, false));
+  return result;
+}
+
+/** Starts the target fresh, measures one scenario on it (with evidence or without), stops it. */
+async function measureFresh(spec: TargetSpec, scenario: Scenario, ctx: MeasureContext, withEvidence: boolean): Promise<ScenarioResult> {
   const target = await startTarget(spec, {
     supervisor: ctx.supervisor,
     probes: ctx.probes,
@@ -307,7 +324,7 @@ async function runScenario(spec: TargetSpec, scenario: Scenario, ctx: MeasureCon
   });
   const endpoint = { origin: target.origin, pathTemplate: spec.pathTemplate };
   try {
-    return await measureScenario(target, scenario, {
+    const depsFor = (scenario: Scenario): MeasureDeps => ({
       batch: (label, count) => {
         // The same script for every target: the seed depends on scenario and phase, never on the target.
         const planned = planBehaviours(scenario.mix, count, createRng(deriveSeed(ctx.seed, `${scenario.name}/${label}`)));
@@ -337,6 +354,8 @@ async function runScenario(spec: TargetSpec, scenario: Scenario, ctx: MeasureCon
       defer: ctx.deferAttribution,
       phase: (name, cycle, cycles) => ctx.emit({ type: 'phase', target: spec.name, scenario: scenario.name, phase: name, cycle, cycles }),
     });
+    const deps = depsFor(scenario);
+    return await measureScenario(target, scenario, withEvidence ? deps : { ...deps, evidence: null, steadyLoad: async () => null });
   } finally {
     const { stillListening } = await target.stop();
     for (const holder of stillListening) {

@@ -25,8 +25,8 @@ export interface MeasureDeps {
   upstreamStats(): Promise<UpstreamStats | null>;
   /** Starts full-length streams beside the cycles until `signal` aborts; resolves with their figures. */
   steadyLoad(connections: number, signal: AbortSignal): Promise<SteadyLoadFigures | null>;
-  /** Where file evidence goes, and its name stem. */
-  evidence: EvidenceOptions;
+  /** Where file evidence goes, and its name stem; null: collect none. */
+  evidence: EvidenceOptions | null;
   /** Resolves once no other target's evidence is being read. */
   quiet(): Promise<void>;
   /** Takes a conclusion that finishes later (snapshot reading): the run awaits it before reporting. */
@@ -39,7 +39,7 @@ export async function measureScenario(target: Target, scenario: Scenario, deps: 
   const guarded = <T>(work: Promise<T>) => Promise.race([work, target.died]);
   const steadyController = new AbortController();
   let steady: Promise<SteadyLoadFigures | null> = Promise.resolve(null);
-  const evidence = target.evidence(deps.evidence);
+  const evidence = deps.evidence ? target.evidence(deps.evidence) : null;
   const guardedEvidence = evidence && {
     start: () => guarded(evidence.start()),
     end: (verdict: Parameters<typeof evidence.end>[0]) => guarded(evidence.end(verdict)),
@@ -95,6 +95,7 @@ export async function measureScenario(target: Target, scenario: Scenario, deps: 
       metrics: judgement.metrics,
       handleGrowthByType: growthByKind(series.first.breakdown, series.last.breakdown),
       goroutineGrowth: null,
+      breakdown: null,
       samples: rows,
       upstream: upstreamDelta(upstreamBefore, upstreamAfter, tally.disconnects, tally.completed),
       steadyLoad: steadyFigures,
