@@ -22,6 +22,7 @@ import path from 'node:path';
 import { Pool } from 'undici';
 import { PACKAGE_ROOT } from '../src/core/paths.js';
 import { runBatch } from '../src/load/clients.js';
+import { defaultRequest } from '../src/load/request.js';
 import { loadScenarios, resolveScenarioArg } from '../src/load/scenario.js';
 import { ProbeHub } from '../src/probe/hub.js';
 import type { LeakcheckReport } from '../src/report/types.js';
@@ -148,7 +149,7 @@ async function disconnectRate(): Promise<void> {
     await minimalAbortLoop(target.origin, 500, concurrency, events); // warm both ends
     for (let round = 0; round < 3; round++) {
       minimal.push(await minimalAbortLoop(target.origin, total, concurrency, events));
-      const outcome = await runBatch({ origin: target.origin, pathTemplate: '/chat/stream/{id}' }, behaviours, {
+      const outcome = await runBatch({ origin: target.origin, request: defaultRequest('/chat/stream/{id}') }, behaviours, {
         concurrency,
         arrivalRate: 0,
         idPrefix: `bench-${round}`,
@@ -175,7 +176,7 @@ function planted(name: string, leakBytes: number): TargetSpec {
     command: process.execPath,
     args: [FIXTURE],
     shell: false,
-    pathTemplate: '/chat/stream/{id}',
+    request: defaultRequest('/chat/stream/{id}'),
     workersGauge: false,
     env: { LEAK_BYTES: String(leakBytes), EVENTS: '40' },
   };
@@ -223,7 +224,7 @@ async function soak(total: number): Promise<void> {
   try {
     const upstream = await startUpstream(supervisor, { tokens: 200, intervalMs: 5, startTimeoutMs: 10_000 });
     const target = await startTarget(builtinTarget('new'), { supervisor, hub, upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'soak' });
-    const endpoint = { origin: target.origin, pathTemplate: '/chat/stream/{id}' };
+    const endpoint = { origin: target.origin, request: defaultRequest('/chat/stream/{id}') };
     const scenario = (await loadScenarios(await resolveScenarioArg('mixed')))[0]!;
     const { createRng, planBehaviours } = await import('../src/load/plan.js');
     const rng = createRng(99);
@@ -267,7 +268,7 @@ async function snapshotCost(): Promise<void> {
     // realistic worst case (a few huge arrays would snapshot in no time).
     const target = await startTarget(builtinTarget('old'), { supervisor, hub, upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'snap' });
     const leave = Array.from({ length: 2300 }, () => ({ kind: 'leave-after-events' as const, events: 3 }));
-    await runBatch({ origin: target.origin, pathTemplate: '/chat/stream/{id}' }, leave, { concurrency: 50, arrivalRate: 0 });
+    await runBatch({ origin: target.origin, request: defaultRequest('/chat/stream/{id}') }, leave, { concurrency: 50, arrivalRate: 0 });
     const sample = await target.sample();
     const [written] = await hub.snapshot(target.label, dir, 'big');
     const alive = target.process.running;
@@ -307,7 +308,7 @@ async function goroutineDumpCost(): Promise<void> {
     const target = await startTarget(builtinGoTarget('old', binary), { supervisor, hub, upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'dump' });
     // Each disconnect leaves 3 goroutines on go-old (the worker and its upstream connection's two loops).
     const leave = Array.from({ length: 667 }, () => ({ kind: 'leave-after-events' as const, events: 3 }));
-    await runBatch({ origin: target.origin, pathTemplate: '/chat/stream/{id}' }, leave, { concurrency: 50, arrivalRate: 0 });
+    await runBatch({ origin: target.origin, request: defaultRequest('/chat/stream/{id}') }, leave, { concurrency: 50, arrivalRate: 0 });
     const sample = await target.sample();
     pool = new Pool(target.origin, { connections: 1 });
     const ping = new Pool(target.origin, { connections: 1 });

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { runBatch, type BatchOutcome, type StreamEndpoint } from './clients.js';
+import { defaultRequest } from './request.js';
 import type { Behaviour } from './scenario.js';
 import { startTestSseServer, type TestSseServer, type TestSseServerOptions } from './testing-server.js';
 
@@ -14,7 +15,7 @@ afterEach(async () => {
 async function serve(options: TestSseServerOptions = {}): Promise<{ server: TestSseServer; endpoint: StreamEndpoint }> {
   const server = await startTestSseServer(options);
   servers.push(server);
-  return { server, endpoint: { origin: server.origin, pathTemplate: '/chat/stream/{id}' } };
+  return { server, endpoint: { origin: server.origin, request: defaultRequest('/chat/stream/{id}') } };
 }
 
 function times(count: number, behaviour: Behaviour): Behaviour[] {
@@ -164,7 +165,7 @@ describe('runBatch: errors are counted, never thrown', () => {
   ];
 
   it('refused', async () => {
-    const endpoint = { origin: `http://127.0.0.1:${await freePort()}`, pathTemplate: '/chat/stream/{id}' };
+    const endpoint = { origin: `http://127.0.0.1:${await freePort()}`, request: defaultRequest('/chat/stream/{id}') };
     const outcome = await runBatch(endpoint, shapes, { concurrency: 3, arrivalRate: 0 });
     expectAccounted(outcome);
     expect(outcome.errors.byKind).toEqual({ refused: 3 });
@@ -173,7 +174,7 @@ describe('runBatch: errors are counted, never thrown', () => {
 
   it('http-404 and not-sse', async () => {
     const { endpoint } = await serve({ contentType: 'text/plain' });
-    const missing = await runBatch({ ...endpoint, pathTemplate: '/nope/{id}' }, [shapes[0]!, shapes[2]!], { concurrency: 2, arrivalRate: 0 });
+    const missing = await runBatch({ ...endpoint, request: defaultRequest('/nope/{id}') }, [shapes[0]!, shapes[2]!], { concurrency: 2, arrivalRate: 0 });
     expect(missing.errors.byKind).toEqual({ 'http-404': 2 });
     const plain = await runBatch(endpoint, [shapes[0]!, shapes[2]!, { kind: 'complete' }], { concurrency: 3, arrivalRate: 0 });
     expectAccounted(plain);
@@ -240,7 +241,7 @@ describe('runBatch: pacing and stopping', () => {
     }
     servers.push(server);
     expect(server.origin).toMatch(/^http:\/\/\[::1\]:\d+$/);
-    const outcome = await runBatch({ origin: server.origin, pathTemplate: '/chat/stream/{id}' }, [
+    const outcome = await runBatch({ origin: server.origin, request: defaultRequest('/chat/stream/{id}') }, [
       { kind: 'complete' },
       { kind: 'reset-after-events', events: 1 },
       { kind: 'leave-before-first-byte' },

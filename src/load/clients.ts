@@ -18,15 +18,16 @@ import net from 'node:net';
 
 import { Pool, type Dispatcher } from 'undici';
 
+import { createCounter, isEventStream, SseCounter, type EventCounter } from './framing/index.js';
 import { ChunkedDecoder, ResponseHeadReader } from './raw-http.js';
+import { RequestRenderer, type StreamRequest } from './request.js';
 import type { Behaviour } from './scenario.js';
-import { SseCounter } from './sse.js';
 
 export interface StreamEndpoint {
   /** `http://127.0.0.1:PORT` or `http://[::1]:PORT`. */
   origin: string;
-  /** e.g. `/chat/stream/{id}`: `{id}` is replaced by a unique id per request. */
-  pathTemplate: string;
+  /** What every client sends; `{id}` is replaced by a unique id per request. */
+  request: StreamRequest;
 }
 
 export type ClientOutcomeKind = 'left' | 'completed' | 'ended-early' | 'error';
@@ -90,8 +91,6 @@ const MAX_ERROR_EXAMPLES = 5;
  */
 const ARRIVAL_CATCH_UP_LIMIT_MS = 10;
 
-const ACCEPT_SSE = { accept: 'text/event-stream' } as const;
-
 /** Abort reasons. Shared instances: they are markers, and one stack trace is enough. */
 const LEAVE = new Error('scripted disconnect');
 const TIMED_OUT = new Error('client timed out');
@@ -122,10 +121,9 @@ class Batch {
   readonly requestTimeoutMs: number;
   readonly active = new Set<ActiveClient>();
   readonly outcome: BatchOutcome;
+  readonly request: RequestRenderer;
 
   readonly #behaviours: readonly Behaviour[];
-  readonly #pathBefore: string;
-  readonly #pathAfter: string;
   readonly #idPrefix: string;
   readonly #concurrency: number;
   readonly #intervalMs: number;
@@ -157,16 +155,11 @@ class Batch {
     }
     const url = new URL(endpoint.origin);
     if (url.protocol !== 'http:') throw new RangeError(`runBatch: only http: origins are supported, got ${endpoint.origin}`);
-    if (!endpoint.pathTemplate.startsWith('/')) {
-      throw new RangeError(`runBatch: pathTemplate must start with '/', got ${endpoint.pathTemplate}`);
-    }
+    this.request = new RequestRenderer(endpoint.request);
     this.host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     this.port = Number(url.port || 80);
     this.hostHeader = url.host;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    const marker = endpoint.pathTemplate.indexOf('{id}');
-    this.#pathBefore = marker < 0 ? endpoint.pathTemplate : endpoint.pathTemplate.slice(0, marker);
-    this.#pathAfter = marker < 0 ? '' : endpoint.pathTemplate.slice(marker + 4);
     this.#idPrefix = withSeparator(options.idPrefix ?? `${process.pid}-${++batchCounter}`);
     this.#behaviours = behaviours;
     this.#concurrency = concurrency;
@@ -226,7 +219,7 @@ class Batch {
         if (now - due > ARRIVAL_CATCH_UP_LIMIT_MS) this.#scheduleAnchor = now - this.#next * this.#intervalMs;
       }
       const index = this.#next++;
-      this.#launch(this.#behaviours[index]!, this.#pathBefore + this.#idPrefix + index + this.#pathAfter);
+      this.#launch(this.#behaviours[index]!, this.#idPrefix + index);
     }
     if (!this.#settled && this.#done === total) void this.#finishBatch();
   };
@@ -236,17 +229,17 @@ class Batch {
     this.#pump();
   };
 
-  #launch(behaviour: Behaviour, path: string): void {
+  #launch(behaviour: Behaviour, id: string): void {
     let client: ActiveClient & { start(): void };
     switch (behaviour.kind) {
       case 'leave-before-first-byte':
-        client = new BeforeFirstByteClient(this, behaviour, path);
+        client = new BeforeFirstByteClient(this, behaviour, id);
         break;
       case 'reset-after-events':
-        client = new ResetClient(this, behaviour, path);
+        client = new ResetClient(this, behaviour, id);
         break;
       default:
-        client = new ReadingClient(this, behaviour, path);
+        client = new ReadingClient(this, behaviour, id);
     }
     this.active.add(client);
     client.start();
@@ -286,7 +279,7 @@ class Batch {
         errorsOut.byKind[key] = (errorsOut.byKind[key] ?? 0) + 1;
         tally.errors++;
         if (errorsOut.examples.length < MAX_ERROR_EXAMPLES) {
-          errorsOut.examples.push(oneLine(`${behaviour.kind} GET ${path}: ${key}: ${detail ?? 'no detail'}`));
+          errorsOut.examples.push(oneLine(`${behaviour.kind} ${this.request.method} ${path}: ${key}: ${detail ?? 'no detail'}`));
         }
         break;
       }
@@ -372,26 +365,35 @@ type ResponseBody = ResponseData['body'];
 class ReadingClient implements ActiveClient {
   readonly #batch: Batch;
   readonly #behaviour: Behaviour;
+  readonly #id: string;
   readonly #path: string;
   readonly #limit: number;
   readonly #abort = new AbortController();
-  readonly #counter = new SseCounter();
+  #counter: EventCounter = NO_EVENTS;
   #phase = Phase.waiting;
   #body: ResponseBody | null = null;
   #timeout: NodeJS.Timeout | undefined;
   #leaveTimer: NodeJS.Timeout | undefined;
 
-  constructor(batch: Batch, behaviour: Behaviour, path: string) {
+  constructor(batch: Batch, behaviour: Behaviour, id: string) {
     this.#batch = batch;
     this.#behaviour = behaviour;
-    this.#path = path;
+    this.#id = id;
+    this.#path = batch.request.path(id);
     this.#limit = eventLimit(behaviour);
   }
 
   start(): void {
+    const request = this.#batch.request;
     this.#timeout = setTimeout(this.#onTimeout, boundFor(this.#behaviour, this.#batch.requestTimeoutMs));
     this.#batch.pool
-      .request({ path: this.#path, method: 'GET', headers: ACCEPT_SSE, signal: this.#abort.signal })
+      .request({
+        path: this.#path,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: request.headers(this.#id),
+        body: request.body(this.#id),
+        signal: this.#abort.signal,
+      })
       .then(this.#onResponse, this.#onError);
   }
 
@@ -419,6 +421,7 @@ class ReadingClient implements ActiveClient {
       body.destroy();
       return;
     }
+    this.#counter = createCounter('sse');
     this.#phase = Phase.reading;
     body.on('data', this.#onData);
     body.on('end', this.#onEnd);
@@ -450,13 +453,13 @@ class ReadingClient implements ActiveClient {
   #onEnd = (): void => {
     if (this.#phase === Phase.finished) return;
     if (this.#behaviour.kind !== 'complete') this.#record('ended-early');
-    else if (this.#counter.sawDone) this.#record('completed');
+    else if ((this.#counter as SseCounter).sawDone) this.#record('completed');
     else this.#fail('server-closed', `stream ended without event: done after ${this.#counter.events} events`);
   };
 
   #onError = (error: unknown): void => {
     if (this.#phase === Phase.finished) return;
-    if (this.#behaviour.kind === 'complete' && this.#counter.sawDone) {
+    if (this.#behaviour.kind === 'complete' && (this.#counter as SseCounter).sawDone) {
       this.#record('completed');
       return;
     }
@@ -496,21 +499,32 @@ class ReadingClient implements ActiveClient {
 class BeforeFirstByteClient implements ActiveClient, Dispatcher.DispatchHandler {
   readonly #batch: Batch;
   readonly #behaviour: Behaviour;
+  readonly #id: string;
   readonly #path: string;
   #controller: Dispatcher.DispatchController | null = null;
   #finished = false;
   #sawByte = false;
   #timeout: NodeJS.Timeout | undefined;
 
-  constructor(batch: Batch, behaviour: Behaviour, path: string) {
+  constructor(batch: Batch, behaviour: Behaviour, id: string) {
     this.#batch = batch;
     this.#behaviour = behaviour;
-    this.#path = path;
+    this.#id = id;
+    this.#path = batch.request.path(id);
   }
 
   start(): void {
+    const request = this.#batch.request;
     this.#timeout = setTimeout(this.#onTimeout, this.#batch.requestTimeoutMs);
-    this.#batch.pool.dispatch({ path: this.#path, method: 'GET', headers: ACCEPT_SSE }, this);
+    this.#batch.pool.dispatch(
+      {
+        path: this.#path,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: request.headers(this.#id),
+        body: request.body(this.#id),
+      },
+      this,
+    );
   }
 
   cancel(reason: unknown): void {
@@ -565,14 +579,15 @@ class BeforeFirstByteClient implements ActiveClient, Dispatcher.DispatchHandler 
 }
 
 /**
- * reset-after-events over a raw socket: `GET` with `Connection: close`, parse the head, decode the
- * body (chunked, length-delimited or until close), count events, then `resetAndDestroy()` (RST).
+ * reset-after-events over a raw socket: the request with `Connection: close`, parse the head, decode
+ * the body (chunked, length-delimited or until close), count events, then `resetAndDestroy()` (RST).
  */
 class ResetClient implements ActiveClient {
   readonly #batch: Batch;
   readonly #behaviour: Behaviour & { kind: 'reset-after-events' };
+  readonly #id: string;
   readonly #path: string;
-  readonly #counter = new SseCounter();
+  #counter: EventCounter = NO_EVENTS;
   #socket: net.Socket | null = null;
   #head: ResponseHeadReader | null = new ResponseHeadReader();
   /** Null until the head is parsed, and for bodies that are not chunked. */
@@ -582,10 +597,11 @@ class ResetClient implements ActiveClient {
   #finished = false;
   #timeout: NodeJS.Timeout | undefined;
 
-  constructor(batch: Batch, behaviour: Behaviour & { kind: 'reset-after-events' }, path: string) {
+  constructor(batch: Batch, behaviour: Behaviour & { kind: 'reset-after-events' }, id: string) {
     this.#batch = batch;
     this.#behaviour = behaviour;
-    this.#path = path;
+    this.#id = id;
+    this.#path = batch.request.path(id);
   }
 
   start(): void {
@@ -607,10 +623,7 @@ class ResetClient implements ActiveClient {
   }
 
   #onConnect = (): void => {
-    this.#socket!.write(
-      `GET ${this.#path} HTTP/1.1\r\nHost: ${this.#batch.hostHeader}\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n`,
-      'latin1',
-    );
+    this.#socket!.write(this.#batch.request.raw(this.#id, this.#path, this.#batch.hostHeader));
   };
 
   #onData = (chunk: Buffer): void => {
@@ -627,6 +640,7 @@ class ResetClient implements ActiveClient {
         if (!isEventStream(contentType)) {
           return this.#fail('not-sse', `content-type ${JSON.stringify(contentType ?? null)}`);
         }
+        this.#counter = createCounter('sse');
         if (/\bchunked\b/i.test(head.headers['transfer-encoding'] ?? '')) this.#chunked = new ChunkedDecoder();
         else if (head.headers['content-length'] !== undefined) this.#remaining = Number(head.headers['content-length']);
       } catch (error) {
@@ -700,10 +714,8 @@ export function withSeparator(prefix: string): string {
   return prefix === '' || /[-_./:]$/.test(prefix) ? prefix : `${prefix}-`;
 }
 
-function isEventStream(contentType: string | string[] | undefined): boolean {
-  const value = Array.isArray(contentType) ? contentType[0] : contentType;
-  return value !== undefined && /^\s*text\/event-stream\s*(?:;|$)/i.test(value);
-}
+/** The counter of a client that has no response yet: it has read no event. */
+const NO_EVENTS: EventCounter = Object.freeze({ events: 0, feed: (chunk: Uint8Array) => chunk.length, end: () => {} });
 
 function errorCode(error: unknown): string | undefined {
   if (error instanceof AggregateError && error.errors.length > 0) return errorCode(error.errors[0]);

@@ -330,7 +330,7 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
   /** Snapshots written and not (yet) handed to an attribution: removed when the scenario ends. */
   const snapshotsWritten: SnapshotWritten[] = [];
   try {
-    const endpoint = { origin: target.origin, pathTemplate: spec.pathTemplate };
+    const endpoint = { origin: target.origin, request: spec.request };
     const guarded = <T>(work: Promise<T>) => Promise.race([work, target.died]);
     const batch = (label: string, count: number): Promise<BatchOutcome> => {
       // The same script for every target: the seed depends on scenario and phase, never on the target.

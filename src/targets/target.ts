@@ -9,6 +9,8 @@
 import { request, Agent } from 'undici';
 import { TargetDiedError, TargetStartError } from '../core/errors.js';
 import { compiled } from '../core/paths.js';
+import { preflight } from '../load/preflight.js';
+import { defaultRequest, type StreamRequest } from '../load/request.js';
 import type { ProbeHub } from '../probe/hub.js';
 import { isGoServer, readGoroutineDump, sampleGo, type GoroutineDumpRead } from '../probe/go.js';
 import { sampleProcTree } from '../probe/proc.js';
@@ -29,8 +31,8 @@ export interface TargetSpec {
   args: string[];
   /** Run `command` through /bin/sh -c (user command lines). */
   shell: boolean;
-  /** Stream route, `{id}` replaced by a unique id per request. */
-  pathTemplate: string;
+  /** What every client sends (method, stream route, headers, body, framing); `{id}` replaced per request. */
+  request: StreamRequest;
   /** Read a live-workers gauge from GET /debug/vars (the reference streamers expose one). */
   workersGauge: boolean;
   env?: Record<string, string>;
@@ -51,7 +53,7 @@ export function builtinGoTarget(which: 'old' | 'new', binary: string): TargetSpe
     command: binary,
     args: ['-variant', which],
     shell: false,
-    pathTemplate: DEFAULT_STREAM_PATH,
+    request: defaultRequest(DEFAULT_STREAM_PATH),
     workersGauge: false,
   };
 }
@@ -65,7 +67,7 @@ export function builtinTarget(which: 'old' | 'new'): TargetSpec {
     command: process.execPath,
     args: [REFERENCE_MAIN, which],
     shell: false,
-    pathTemplate: DEFAULT_STREAM_PATH,
+    request: defaultRequest(DEFAULT_STREAM_PATH),
     workersGauge: true,
   };
 }
@@ -321,7 +323,7 @@ export async function startTarget(spec: TargetSpec, ctx: StartContext): Promise<
   }
 
   const running = new RunningTarget(spec, child, port, ctx.hub, label, probe);
-  const problem = await preflight(running.origin, spec.pathTemplate);
+  const problem = await preflight(running.origin, spec.request);
   if (problem) {
     await running.stop();
     throw new TargetStartError(spec.name, problem, child.tail('stderr', 10));
@@ -329,41 +331,8 @@ export async function startTarget(spec: TargetSpec, ctx: StartContext): Promise<
   return running;
 }
 
-/**
- * One request to the stream path before any load: a wrong route or a crashing handler is a start
- * failure with a clear message, not thousands of counted errors.
- */
-const PREFLIGHT_TIMEOUT_MS = 5000;
-
 /** Short-lived connections for the one /debug/pprof/ look that tells a Go server. */
 const goDetectAgent = new Agent({ keepAliveTimeout: 10, connections: 1 });
 
 /** How long 'auto' waits for a Node agent after the port listens before using /proc. */
 const AUTO_DETECT_MS = 500;
-
-async function preflight(origin: string, pathTemplate: string): Promise<string | null> {
-  const path = pathTemplate.replaceAll('{id}', `preflight-${Date.now()}`);
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, PREFLIGHT_TIMEOUT_MS);
-  try {
-    const response = await request(`${origin}${path}`, { signal: controller.signal });
-    const type = String(response.headers['content-type'] ?? '');
-    const status = response.statusCode;
-    controller.abort();
-    await response.body.dump().catch(() => {});
-    if (status !== 200) return `answers ${status} on ${path} (set the stream route with --path)`;
-    if (!type.includes('text/event-stream')) {
-      return `answers ${path} with content-type "${type || 'none'}", not text/event-stream`;
-    }
-    return null;
-  } catch (error) {
-    if (timedOut) return `sent no response headers on ${path} within ${PREFLIGHT_TIMEOUT_MS} ms`;
-    return `the preflight request to ${path} failed: ${(error as Error).message}`;
-  } finally {
-    clearTimeout(timer);
-  }
-}

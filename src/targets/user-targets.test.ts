@@ -14,7 +14,8 @@ describe('buildTargets', () => {
   it('user targets run alone, through a shell, expected clean, with the path template', () => {
     const targets = buildTargets({ target: ['api=npm start', 'py=python3 server.py'], path: '/sse/{id}?x=1' });
     expect(targets.map((t) => t.name)).toEqual(['api', 'py']);
-    expect(targets[0]).toMatchObject({ command: 'npm start', shell: true, expect: 'clean', probe: 'auto', pathTemplate: '/sse/{id}?x=1' });
+    expect(targets[0]).toMatchObject({ command: 'npm start', shell: true, expect: 'clean', probe: 'auto' });
+    expect(targets[0]!.request).toEqual({ method: 'GET', pathTemplate: '/sse/{id}?x=1', headers: { accept: 'text/event-stream' }, body: null, framing: 'auto' });
   });
 
   it('adds the pair with --builtin node, and the positive control first with --self-check', () => {

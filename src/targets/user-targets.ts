@@ -3,6 +3,7 @@
  * `--probe`, `--path`, `--builtin`, `--self-check`. Pure; every mistake is a UsageError naming the flag.
  */
 import { UsageError } from '../core/errors.js';
+import { defaultRequest } from '../load/request.js';
 import { builtinGoTarget, builtinTarget, DEFAULT_STREAM_PATH, type Expectation, type ProbeKind, type TargetSpec } from './target.js';
 
 export interface TargetFlags {
@@ -85,7 +86,7 @@ export function buildTargets(flags: TargetFlags, goBinary?: string): TargetSpec[
       command,
       args: [],
       shell: true,
-      pathTemplate: path,
+      request: defaultRequest(path),
       workersGauge: false,
     });
   }

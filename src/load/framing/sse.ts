@@ -1,5 +1,5 @@
 /**
- * An incremental Server-Sent Events counter: it is fed raw body bytes as they arrive and counts
+ * SSE framing: an incremental Server-Sent Events counter: it is fed raw body bytes as they arrive and counts
  * events (blocks ended by a blank line) and recognises `event: done`, without building strings.
  * Per-byte work only, no allocation per event: the disconnect driver feeds every chunk of every
  * client through it, and its speed bounds how many disconnects per second we can drive.
@@ -8,6 +8,8 @@
  * Comment-only blocks (`: keep-alive`) are not events. Unlike a browser's EventSource, a block with
  * no `data:` still counts (servers do send a bare `event: done`). Lines may end in LF, CRLF or CR.
  */
+
+import type { EventCounter } from './counter.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -28,7 +30,7 @@ const enum LineState {
   skip,
 }
 
-export class SseCounter {
+export class SseCounter implements EventCounter {
   /** Events dispatched so far, the final `done` included. */
   events = 0;
   /** Whether an event named `done` has been dispatched. */
@@ -88,6 +90,9 @@ export class SseCounter {
     }
     return end;
   }
+
+  /** An event the body ended in the middle of is dropped, as an EventSource drops it. */
+  end(): void {}
 
   /** Ends the current line; returns true when that dispatched an event. */
   #endLine(): boolean {
