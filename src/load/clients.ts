@@ -1,6 +1,8 @@
 /**
- * The disconnect driver: runs a planned list of client behaviours against one SSE endpoint with
- * bounded concurrency (and optionally a fixed arrival rate), and counts what each client did.
+ * The disconnect driver: runs a planned list of client behaviours against one streaming endpoint with
+ * bounded concurrency (and optionally a fixed arrival rate), and counts what each client did. Every
+ * client sends the endpoint's one request and reads its response in the framing its Content-Type
+ * stands for (or the one the request names): SSE events, NDJSON lines, or body chunks.
  *
  * Three client shapes, one per kind of hang-up:
  * - reading clients (leave-after-events, leave-after-ms, stall-then-leave, complete) use undici's
@@ -18,7 +20,7 @@ import net from 'node:net';
 
 import { Pool, type Dispatcher } from 'undici';
 
-import { createCounter, isEventStream, SseCounter, type EventCounter } from './framing/index.js';
+import { chooseFraming, createCounter, FRAMINGS, type EventCounter, type Framing } from './framing/index.js';
 import { ChunkedDecoder, ResponseHeadReader } from './raw-http.js';
 import { RequestRenderer, type StreamRequest } from './request.js';
 import type { Behaviour } from './scenario.js';
@@ -33,7 +35,7 @@ export interface StreamEndpoint {
 export type ClientOutcomeKind = 'left' | 'completed' | 'ended-early' | 'error';
 
 /** Error kinds, each counted in `BatchOutcome.errors.byKind` (`http-<status>` is open-ended). */
-export type ClientErrorKind = 'refused' | `http-${number}` | 'not-sse' | 'timeout' | 'server-closed' | 'other';
+export type ClientErrorKind = 'refused' | `http-${number}` | 'timeout' | 'server-closed' | 'other';
 
 export interface BehaviourTally {
   planned: number;
@@ -47,12 +49,14 @@ export interface BatchOutcome {
   clients: number;
   /** Intended leaves that happened: the number the analysis divides by. */
   disconnects: number;
-  /** `complete` clients that received the final `event: done`. */
+  /** `complete` clients whose stream the server ended (whatever its last event was). */
   completed: number;
   /** Leaving clients whose stream ended before they meant to leave (counted, not an error). */
   endedEarly: number;
-  /** SSE events read by all clients, each `done` included. */
+  /** Events read by all clients, in the framing each response was read in. */
   eventsReceived: number;
+  /** The framing most responses were read in; null when no client got a response. */
+  framing: Framing | null;
   /** Keyed by behaviour kind (`leave-after-events`, …); entries of one kind with different parameters share a key. */
   byBehaviour: Record<string, BehaviourTally>;
   errors: { total: number; byKind: Record<string, number>; examples: string[] };
@@ -138,6 +142,8 @@ class Batch {
   #arrivalTimer: NodeJS.Timeout | undefined;
   #lastProgressAt = 0;
   #settled = false;
+  /** Responses read per framing, in FRAMINGS order. */
+  readonly #framingCounts = [0, 0, 0];
 
   constructor(
     endpoint: StreamEndpoint,
@@ -179,6 +185,7 @@ class Batch {
       completed: 0,
       endedEarly: 0,
       eventsReceived: 0,
+      framing: null,
       byBehaviour,
       errors: { total: 0, byKind: {}, examples: [] },
       durationMs: 0,
@@ -245,6 +252,13 @@ class Batch {
     client.start();
   }
 
+  /** A client got a response and reads it in `framing`: the counter it reads with. */
+  counterFor(contentType: string | string[] | undefined): EventCounter {
+    const framing = chooseFraming(this.request.framing, contentType);
+    this.#framingCounts[FRAMINGS.indexOf(framing)]!++;
+    return createCounter(framing);
+  }
+
   /** Records one client's outcome and frees its slot. Called exactly once per client. */
   record(
     client: ActiveClient,
@@ -279,7 +293,8 @@ class Batch {
         errorsOut.byKind[key] = (errorsOut.byKind[key] ?? 0) + 1;
         tally.errors++;
         if (errorsOut.examples.length < MAX_ERROR_EXAMPLES) {
-          errorsOut.examples.push(oneLine(`${behaviour.kind} ${this.request.method} ${path}: ${key}: ${detail ?? 'no detail'}`));
+          const example = `${behaviour.kind} ${this.request.method} ${path}: ${key}: ${detail ?? 'no detail'}`;
+          errorsOut.examples.push(oneLine(this.request.scrub(example)));
         }
         break;
       }
@@ -299,6 +314,8 @@ class Batch {
     this.#settled = true;
     this.#signal?.removeEventListener('abort', this.#abort);
     this.outcome.durationMs = performance.now() - this.#startedAt;
+    const most = Math.max(...this.#framingCounts);
+    this.outcome.framing = most > 0 ? FRAMINGS[this.#framingCounts.indexOf(most)]! : null;
     this.#onProgress?.(this.#done, this.outcome.clients);
     try {
       await this.pool.close();
@@ -415,13 +432,7 @@ class ReadingClient implements ActiveClient {
       body.destroy();
       return;
     }
-    const contentType = headers['content-type'];
-    if (!isEventStream(contentType)) {
-      this.#fail('not-sse', `content-type ${JSON.stringify(contentType ?? null)}`);
-      body.destroy();
-      return;
-    }
-    this.#counter = createCounter('sse');
+    this.#counter = this.#batch.counterFor(headers['content-type']);
     this.#phase = Phase.reading;
     body.on('data', this.#onData);
     body.on('end', this.#onEnd);
@@ -450,19 +461,15 @@ class ReadingClient implements ActiveClient {
     this.#abort.abort(LEAVE);
   };
 
+  /** The server ended the response: a complete stream, whatever its last event was. */
   #onEnd = (): void => {
     if (this.#phase === Phase.finished) return;
-    if (this.#behaviour.kind !== 'complete') this.#record('ended-early');
-    else if ((this.#counter as SseCounter).sawDone) this.#record('completed');
-    else this.#fail('server-closed', `stream ended without event: done after ${this.#counter.events} events`);
+    this.#counter.end();
+    this.#record(this.#behaviour.kind === 'complete' ? 'completed' : 'ended-early');
   };
 
   #onError = (error: unknown): void => {
     if (this.#phase === Phase.finished) return;
-    if (this.#behaviour.kind === 'complete' && (this.#counter as SseCounter).sawDone) {
-      this.#record('completed');
-      return;
-    }
     const kind = classifyError(error);
     this.#fail(kind, describeError(error, kind === 'server-closed' ? this.#counter.events : -1));
   };
@@ -636,11 +643,7 @@ class ResetClient implements ActiveClient {
         const head = this.#head.parse();
         this.#head = null;
         if (head.statusCode !== 200) return this.#fail(`http-${head.statusCode}`, `status ${head.statusCode}`);
-        const contentType = head.headers['content-type'];
-        if (!isEventStream(contentType)) {
-          return this.#fail('not-sse', `content-type ${JSON.stringify(contentType ?? null)}`);
-        }
-        this.#counter = createCounter('sse');
+        this.#counter = this.#batch.counterFor(head.headers['content-type']);
         if (/\bchunked\b/i.test(head.headers['transfer-encoding'] ?? '')) this.#chunked = new ChunkedDecoder();
         else if (head.headers['content-length'] !== undefined) this.#remaining = Number(head.headers['content-length']);
       } catch (error) {

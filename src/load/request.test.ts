@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { defaultRequest, RequestRenderer, type StreamRequest } from './request.js';
+import { defaultRequest, envReferences, MissingVariableError, redactHeaders, RequestRenderer, summarizeRequest, type StreamRequest } from './request.js';
 
 const post: StreamRequest = {
   method: 'POST',
@@ -52,5 +52,78 @@ describe('RequestRenderer', () => {
 
   it('refuses a path that does not start with /', () => {
     expect(() => new RequestRenderer(defaultRequest('chat/{id}'))).toThrow(RangeError);
+  });
+});
+
+describe('${NAME} from the environment', () => {
+  const env = { TOKEN: 'sk-live-123456', ORG: 'acme' };
+
+  it('is read when the renderer is made; $${NAME} stays as text; the path is never substituted', () => {
+    const renderer = new RequestRenderer(
+      {
+        ...post,
+        pathTemplate: '/v1/${TOKEN}/{id}',
+        headers: { authorization: 'Bearer ${TOKEN}', 'x-org': '${ORG}-{id}', 'x-lit': '$${TOKEN}' },
+        body: '{"org":"${ORG}","id":"{id}"}',
+      },
+      env,
+    );
+    expect(renderer.path('1')).toBe('/v1/${TOKEN}/1');
+    expect(renderer.headers('1')).toEqual({ authorization: 'Bearer sk-live-123456', 'x-org': 'acme-1', 'x-lit': '${TOKEN}' });
+    expect(renderer.body('1')).toBe('{"org":"acme","id":"1"}');
+    expect(envReferences('a ${A} $${B} ${C} ${A}')).toEqual(['A', 'C']);
+  });
+
+  it('a missing variable names itself and where it was used', () => {
+    expect(() => new RequestRenderer({ ...post, headers: { 'x-api-key': '${NOPE}' } }, env)).toThrow(MissingVariableError);
+    expect(() => new RequestRenderer({ ...post, body: '${NOPE}' }, env)).toThrow('${NOPE} (in the body) is not set in the environment');
+  });
+
+  it('scrub hides redacted header values and every value read from the environment', () => {
+    const renderer = new RequestRenderer(
+      { ...post, headers: { authorization: 'Bearer literal-token', accept: 'text/event-stream', 'x-org': '${ORG}' }, body: '{"k":"${TOKEN}"}' },
+      env,
+    );
+    expect(renderer.scrub('got Bearer literal-token and sk-live-123456 and acme, text/event-stream')).toBe('got *** and *** and ***, text/event-stream');
+  });
+});
+
+describe('summarizeRequest', () => {
+  it('shows content-type and accept, redacts every other value and any ${NAME}; the body by shape', () => {
+    const summary = summarizeRequest(
+      {
+        method: 'POST',
+        pathTemplate: '/v1/chat/completions',
+        headers: {
+          authorization: 'Bearer sk-abc',
+          cookie: 'session=1',
+          'x-custom-key': 'k',
+          'content-type': 'application/json',
+          accept: '${ACCEPT}',
+          'anthropic-version': '2023-06-01',
+        },
+        body: '{"model":"m","messages":[{"content":"{id}"}],"stream":true,"n":{id}}',
+        framing: 'auto',
+      },
+      'sse',
+    );
+    expect(summary).toEqual({
+      method: 'POST',
+      pathTemplate: '/v1/chat/completions',
+      headers: {
+        authorization: '***',
+        cookie: '***',
+        'x-custom-key': '***',
+        'content-type': 'application/json',
+        accept: '***',
+        'anthropic-version': '2023-06-01',
+      },
+      body: { bytes: 68, json: 'object', keys: ['model', 'messages', 'stream', 'n'] },
+      framing: 'auto',
+      framingFound: 'sse',
+    });
+    expect(JSON.stringify(summary)).not.toContain('sk-abc');
+    expect(summarizeRequest({ ...post, body: 'a=1&b=2' }, null).body).toEqual({ bytes: 7, json: null });
+    expect(redactHeaders({ 'User-Agent': 'x' })).toEqual({ 'User-Agent': '***' });
   });
 });

@@ -49,6 +49,24 @@ describe('runSteadyLoad', () => {
     expect(server.stats.open).toBe(0);
   });
 
+  it('sends the same method, headers and body as the disconnect clients, {id} replaced', async () => {
+    const { server, origin } = await serve(3, 1);
+    const request = {
+      method: 'POST',
+      pathTemplate: '/chat/stream/{id}',
+      headers: { 'content-type': 'application/json', 'x-id': '{id}' },
+      body: '{"id":"{id}"}',
+      framing: 'auto' as const,
+    };
+    const result = await runSteadyLoad({ origin, request }, { connections: 2, amount: 6, idPrefix: 's' });
+    expect(result.completedStreams).toBe(6);
+    const last = server.stats.last!;
+    expect(last.method).toBe('POST');
+    expect(last.headers['x-id']).toMatch(/^s-\d$/);
+    expect(last.body).toBe(`{"id":"${last.headers['x-id']}"}`);
+    expect(last.headers['content-length']).toBe(String(last.body.length));
+  });
+
   it('requires a way to stop', async () => {
     await expect(runSteadyLoad({ origin: 'http://127.0.0.1:1', request: defaultRequest('/') }, { connections: 1 })).rejects.toThrow(RangeError);
   });

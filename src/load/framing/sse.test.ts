@@ -10,33 +10,33 @@ function countAll(text: string, splitEvery = 0): SseCounter {
   return counter;
 }
 
-const STREAM = 'id: 1\nevent: token\ndata: a\n\nid: 2\ndata: b\n\n: keep-alive\n\nevent: done\ndata: [DONE]\n\n';
+const STREAM = 'id: 1\nevent: token\ndata: a\n\nid: 2\ndata: b\n\n: keep-alive\n\nevent: done\ndata: {}\n\ndata: [DONE]\n\n';
 
 describe('SseCounter', () => {
-  it('counts events and recognises event: done, at every chunk split', () => {
-    for (let split = 0; split <= 8; split++) {
-      const counter = countAll(STREAM, split);
-      expect(counter.events, `split ${split}`).toBe(3);
-      expect(counter.sawDone, `split ${split}`).toBe(true);
-    }
+  it('counts events at every chunk split; event: done and data: [DONE] are events like any other', () => {
+    for (let split = 0; split <= 8; split++) expect(countAll(STREAM, split).events, `split ${split}`).toBe(4);
   });
 
   it('accepts CRLF and CR line endings, also split between CR and LF', () => {
-    expect(countAll(STREAM.replace(/\n/g, '\r\n'), 1).events).toBe(3);
-    expect(countAll(STREAM.replace(/\n/g, '\r\n'), 1).sawDone).toBe(true);
-    expect(countAll(STREAM.replace(/\n/g, '\r'), 3).events).toBe(3);
+    expect(countAll(STREAM.replace(/\n/g, '\r\n'), 1).events).toBe(4);
+    expect(countAll(STREAM.replace(/\n/g, '\r\n'), 2).events).toBe(4);
+    expect(countAll(STREAM.replace(/\n/g, '\r'), 3).events).toBe(4);
   });
 
   it('does not count comment-only blocks or stray blank lines', () => {
-    expect(countAll('\n\n: ping\n\n\n').events).toBe(0);
+    expect(countAll('\n\n: ping\n\n\n\r\n').events).toBe(0);
+    expect(countAll(': ping\ndata: x\n\n').events).toBe(1);
   });
 
-  it('only a field named exactly "event" with value exactly "done" is done', () => {
-    for (const block of ['event: doner\n\n', 'events: done\n\n', 'data: done\n\n', 'event:  done\n\n', 'event\n\n']) {
-      expect(countAll(block).sawDone, block).toBe(false);
-    }
-    expect(countAll('event:done\n\n').sawDone).toBe(true);
-    expect(countAll('event: done\nevent: token\ndata: x\n\n').sawDone).toBe(false); // the last event field wins
+  it('Anthropic-style named events: one per block, whatever the name', () => {
+    const text = ['message_start', 'content_block_delta', 'ping', 'message_stop'].map((name) => `event: ${name}\ndata: {}\n\n`).join('');
+    expect(countAll(text, 5).events).toBe(4);
+  });
+
+  it('a block the body ended in the middle of is not an event', () => {
+    const counter = countAll('data: 1\n\ndata: 2\n');
+    counter.end();
+    expect(counter.events).toBe(1);
   });
 
   it('stops right after the event that reaches the limit', () => {
