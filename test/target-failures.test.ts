@@ -88,8 +88,8 @@ describe('targets that fail', () => {
     ]);
     const wrong = report.problems.find((p) => p.target === 'wrong-path');
     const broken = report.problems.find((p) => p.target === 'broken');
-    expect(wrong?.message).toMatch(/answers 404 on \/v2\/stream\/preflight-\d+ \(set the stream route with --path\)/);
-    expect(broken?.message).toMatch(/answers 500 on \/chat\/stream\//);
+    expect(wrong?.message).toMatch(/answers 404 to GET \/v2\/stream\/preflight-\d+: no such route \(set the stream route with --path/);
+    expect(broken?.message).toMatch(/answers 500 to GET \/chat\/stream\/preflight-\d+; it said: planted failure$/);
     expect(exitCodeOf(report)).toBe(3);
   });
 
