@@ -12,6 +12,7 @@ import {
   handlesCell,
   heapCell,
   metricCell,
+  requestLine,
   verdictWord,
 } from './figures.js';
 
@@ -33,6 +34,7 @@ export function renderMarkdown(report: LeakcheckReport): string {
   }
   out.push('');
   for (const t of report.targets) out.push(`- **${cell(t.name)}**: ${cell(t.reason)}`);
+  for (const t of report.targets) if (t.origin === 'user' && t.request) out.push(`- **${cell(t.name)}** request: \`${requestLine(t.request).replaceAll('`', "'")}\``); // code: *** is not emphasis
   for (const t of report.targets) for (const b of t.budgetExceeded) out.push(`- ❌ **${cell(t.name)}** over budget: ${cell(b)}`);
   if (report.problems.length > 0) {
     out.push('');

@@ -15,6 +15,7 @@ import {
   handlesCell,
   heapCell,
   metricCell,
+  requestLine,
   verdictWord,
 } from './figures.js';
 
@@ -110,6 +111,7 @@ function colourErrors(c: ChalkInstance, r: ScenarioResult): string {
 function targetNotes(c: ChalkInstance, target: TargetReport): string[] {
   const via = target.probe === 'proc' ? ' (sampled through /proc)' : target.probe === 'go' ? ' (sampled through pprof and expvar)' : '';
   const lines = [`${c.bold(target.name)}${c.dim(via)}: ${target.reason}`];
+  if (target.origin === 'user' && target.request) lines.push(c.dim(`  request: ${requestLine(target.request)}`));
   for (const result of target.scenarios) {
     const notes: string[] = [];
     const growth = growthText(result);

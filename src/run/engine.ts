@@ -15,6 +15,8 @@ import { describeUpstream } from '../analysis/upstream.js';
 import { InterruptedError, LeakcheckError } from '../core/errors.js';
 import { packageVersion } from '../core/paths.js';
 import { runBatch, type BatchOutcome } from '../load/clients.js';
+import type { Framing } from '../load/framing/index.js';
+import { summarizeRequest } from '../load/request.js';
 import { createRng, deriveSeed, planBehaviours } from '../load/plan.js';
 import type { Scenario } from '../load/scenario.js';
 import { runSteadyLoad } from '../load/steady.js';
@@ -368,7 +370,9 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
     const totals = { disconnects: 0, completed: 0, endedEarly: 0, loadMs: 0 };
     const errors = { total: 0, byKind: {} as Record<string, number>, examples: [] as string[] };
     let disconnectsSinceStart = 0;
+    let framing: Framing | null = null;
     const count = (outcome: BatchOutcome) => {
+      framing ??= outcome.framing;
       disconnectsSinceStart += outcome.disconnects;
       totals.disconnects += outcome.disconnects;
       totals.completed += outcome.completed;
@@ -491,6 +495,7 @@ async function measureScenario(spec: TargetSpec, scenario: Scenario, ctx: Measur
       scenario: scenario.name,
       control: scenario.control,
       probe: target.probe,
+      framing,
       attribution: null,
       expect,
       verdict: judgement.verdict,
@@ -703,6 +708,7 @@ function summariseTarget(spec: TargetSpec, results: ScenarioResult[], budgets: B
     handles: { perDisconnect: handles?.perDisconnect ?? null, ci95: handles?.ci95 ?? null },
     liveWorkers: workers ? { perDisconnect: workers.perDisconnect, atEnd: lastRow?.liveWorkers ?? null } : null,
     decidingScenario: deciding?.scenario ?? null,
+    request: summarizeRequest(spec.request, results.find((r) => r.framing)?.framing ?? null),
     scenarios: results,
   };
 }
