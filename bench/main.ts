@@ -7,6 +7,8 @@
  *      server in the same process, alternating so neither gets the warmer machine;
  *   3. sensitivity: a planted leak of 256 B per disconnect must be called a leak; the same server with
  *      no leak must not.
+ *   2b. (--only framing) the same for each framing (SSE, NDJSON, chunks): a POST with a bearer token and
+ *      a JSON body against an OpenAI/Ollama-style server, our client vs a minimal undici loop sending it.
  *
  *   4. soak, 5. heap snapshot cost, 6. goroutine dump cost: a Go server with ~2000 goroutines, the
  *      dump (debug=2) against the count (debug=1), and how long the server stops answering meanwhile.
@@ -14,7 +16,7 @@
  *      killed with SIGKILL, with the reference pair and a user target that daemonized out of its
  *      process group; after each, every process carrying the run's mark is counted (the figure: 0).
  *
- * Options: --runs N (default 20), --only time|rate|sensitivity|soak|snapshot|goroutine-dump|faults (repeatable), --sensitivity-runs N
+ * Options: --runs N (default 20), --only time|rate|framing|sensitivity|soak|snapshot|goroutine-dump|faults (repeatable), --sensitivity-runs N
  * (default 5), --soak-clients N (default 100 000), --sequential: time the default runs, and run the
  * sensitivity pairs, with the targets one after another (`run --no-parallel`) instead of side by side.
  */
@@ -25,10 +27,12 @@ import path from 'node:path';
 import { Pool } from 'undici';
 import { PACKAGE_ROOT } from '../src/core/paths.js';
 import { runBatch } from '../src/load/clients.js';
+import { defaultRequest, type StreamRequest } from '../src/load/request.js';
 import { loadScenarios, resolveScenarioArg } from '../src/load/scenario.js';
 import { ProbeHub } from '../src/probe/hub.js';
 import type { LeakcheckReport } from '../src/report/types.js';
 import { runLeakcheck } from '../src/run/engine.js';
+import { findFreePort, waitForPort } from '../src/targets/ports.js';
 import { ProcessSupervisor } from '../src/targets/supervisor.js';
 import { createProbes } from '../src/probe/registry.js';
 import { startTarget } from '../src/targets/spawned.js';
@@ -36,6 +40,7 @@ import { builtinGoTarget, builtinTarget, type TargetSpec } from '../src/targets/
 import { startUpstream } from '../src/targets/upstream.js';
 
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'streamer-leakcheck.js');
+const CHAT_SERVER = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'chat-server.mjs');
 const FIXTURE = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'planted-leak-server.mjs');
 
 function argValue(name: string, fallback: number): number {
@@ -153,7 +158,7 @@ async function disconnectRate(): Promise<void> {
     await minimalAbortLoop(target.origin, 500, concurrency, events); // warm both ends
     for (let round = 0; round < 3; round++) {
       minimal.push(await minimalAbortLoop(target.origin, total, concurrency, events));
-      const outcome = await runBatch({ origin: target.origin, pathTemplate: '/chat/stream/{id}' }, behaviours, {
+      const outcome = await runBatch({ origin: target.origin, request: defaultRequest('/chat/stream/{id}') }, behaviours, {
         concurrency,
         arrivalRate: 0,
         idPrefix: `bench-${round}`,
@@ -171,6 +176,92 @@ async function disconnectRate(): Promise<void> {
   }
 }
 
+/**
+ * The minimal loop sending a given POST and counting events as simply as it can (SSE blocks by "\n\n",
+ * lines by "\n", chunks by arrival): what our client's framing and request rendering are measured against.
+ */
+async function minimalPostLoop(
+  origin: string,
+  request: { path: string; headers: Record<string, string>; body: string },
+  count: (chunk: Buffer) => number,
+  total: number,
+  concurrency: number,
+  events: number,
+): Promise<number> {
+  const pool = new Pool(origin, { connections: concurrency });
+  let next = 0;
+  let done = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < total) {
+      next++;
+      const controller = new AbortController();
+      try {
+        const { body } = await pool.request({ ...request, method: 'POST', signal: controller.signal });
+        let seen = 0;
+        for await (const chunk of body) {
+          seen += count(chunk as Buffer);
+          if (seen >= events) break;
+        }
+        controller.abort();
+        body.destroy();
+        done++;
+      } catch {
+        // counted by `done` only
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  return done / seconds;
+}
+
+async function framingRate(): Promise<void> {
+  console.log('\n## 2b. disconnects per second for each framing: a POST with a bearer token and JSON body, our client vs a minimal undici loop (same server, same run)');
+  const supervisor = new ProcessSupervisor();
+  try {
+    const port = await findFreePort();
+    const token = 'bench-token';
+    const child = supervisor.spawn({ name: 'chat', command: process.execPath, args: [CHAT_SERVER], shell: false, env: { PORT: String(port), TOKEN: token, EVENTS: '200' } });
+    if ((await waitForPort(port, { timeoutMs: 10_000, isAlive: () => child.running })) !== 'ready') throw new Error('chat server did not start');
+    const origin = `http://127.0.0.1:${port}`;
+    const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hello' }], stream: true });
+    const routes = [
+      ['sse', '/v1/chat/completions', (chunk: Buffer) => chunk.toString('latin1').split('\n\n').length - 1],
+      ['ndjson', '/api/chat', (chunk: Buffer) => chunk.toString('latin1').split('\n').length - 1],
+      ['chunks', '/api/text', () => 1],
+    ] as const;
+    const total = 3000;
+    const concurrency = 50;
+    const events = 5;
+    const behaviours = Array.from({ length: total }, () => ({ kind: 'leave-after-events' as const, events }));
+    for (const [framing, route, count] of routes) {
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'text/event-stream' };
+      const request: StreamRequest = { method: 'POST', pathTemplate: route, headers, body, framing: 'auto' };
+      const minimal: number[] = [];
+      const ours: number[] = [];
+      let found: string | null = null;
+      await minimalPostLoop(origin, { path: route, headers, body }, count, 500, concurrency, events); // warm both ends
+      for (let round = 0; round < 3; round++) {
+        minimal.push(await minimalPostLoop(origin, { path: route, headers, body }, count, total, concurrency, events));
+        const outcome = await runBatch({ origin, request }, behaviours, { concurrency, arrivalRate: 0, idPrefix: `${framing}-${round}` });
+        found = outcome.framing;
+        if (outcome.errors.total > 0) console.log(`  ${framing} round ${round}: ${outcome.errors.total} errors, e.g. ${outcome.errors.examples[0]}`);
+        ours.push((outcome.disconnects * 1000) / outcome.durationMs);
+      }
+      const m = median(minimal);
+      const o = median(ours);
+      console.log(
+        `${framing.padEnd(7)} (found ${found}): runBatch ${o.toFixed(0)}/s (${ours.map((x) => x.toFixed(0)).join(', ')}), ` +
+          `minimal ${m.toFixed(0)}/s (${minimal.map((x) => x.toFixed(0)).join(', ')}), ratio ${(o / m).toFixed(2)} (target >= 0.8)`,
+      );
+    }
+  } finally {
+    await supervisor.stopAll();
+  }
+}
+
 function planted(name: string, leakBytes: number): TargetSpec {
   return {
     name,
@@ -180,7 +271,7 @@ function planted(name: string, leakBytes: number): TargetSpec {
     command: process.execPath,
     args: [FIXTURE],
     shell: false,
-    pathTemplate: '/chat/stream/{id}',
+    request: defaultRequest('/chat/stream/{id}'),
     workersGauge: false,
     env: { LEAK_BYTES: String(leakBytes), EVENTS: '40' },
   };
@@ -228,7 +319,7 @@ async function soak(total: number): Promise<void> {
   try {
     const upstream = await startUpstream(supervisor, { tokens: 200, intervalMs: 5, startTimeoutMs: 10_000 });
     const target = await startTarget(builtinTarget('new'), { supervisor, probes: createProbes(hub), upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'soak' });
-    const endpoint = { origin: target.origin, pathTemplate: '/chat/stream/{id}' };
+    const endpoint = { origin: target.origin, request: defaultRequest('/chat/stream/{id}') };
     const scenario = (await loadScenarios(await resolveScenarioArg('mixed')))[0]!;
     const { createRng, planBehaviours } = await import('../src/load/plan.js');
     const rng = createRng(99);
@@ -272,7 +363,7 @@ async function snapshotCost(): Promise<void> {
     // realistic worst case (a few huge arrays would snapshot in no time).
     const target = await startTarget(builtinTarget('old'), { supervisor, probes: createProbes(hub), upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'snap' });
     const leave = Array.from({ length: 2300 }, () => ({ kind: 'leave-after-events' as const, events: 3 }));
-    await runBatch({ origin: target.origin, pathTemplate: '/chat/stream/{id}' }, leave, { concurrency: 50, arrivalRate: 0 });
+    await runBatch({ origin: target.origin, request: defaultRequest('/chat/stream/{id}') }, leave, { concurrency: 50, arrivalRate: 0 });
     const sample = await target.sample();
     const [written] = await hub.snapshot(target.label, dir, 'big');
     const alive = target.process.running;
@@ -369,7 +460,7 @@ async function goroutineDumpCost(): Promise<void> {
     const target = await startTarget(builtinGoTarget('old', binary), { supervisor, probes: createProbes(hub), upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'dump' });
     // Each disconnect leaves 3 goroutines on go-old (the worker and its upstream connection's two loops).
     const leave = Array.from({ length: 667 }, () => ({ kind: 'leave-after-events' as const, events: 3 }));
-    await runBatch({ origin: target.origin, pathTemplate: '/chat/stream/{id}' }, leave, { concurrency: 50, arrivalRate: 0 });
+    await runBatch({ origin: target.origin, request: defaultRequest('/chat/stream/{id}') }, leave, { concurrency: 50, arrivalRate: 0 });
     const sample = await target.sample();
     pool = new Pool(target.origin, { connections: 1 });
     const ping = new Pool(target.origin, { connections: 1 });
@@ -426,5 +517,6 @@ if (wants('goroutine-dump')) await goroutineDumpCost();
 if (wants('snapshot')) await snapshotCost();
 if (wants('soak')) await soak(argValue('--soak-clients', 100_000));
 if (wants('rate')) await disconnectRate();
+if (wants('framing')) await framingRate();
 if (wants('sensitivity')) await sensitivity(argValue('--sensitivity-runs', 5));
 if (wants('time')) await defaultRuns(argValue('--runs', 20));

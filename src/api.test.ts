@@ -18,7 +18,7 @@ describe('targetsOf: leakcheck() options -> the run targets', () => {
       path: '/v1/chat/{id}/stream',
     });
     expect(fromObjects).toEqual(fromStrings);
-    expect(fromObjects.map((t) => [t.name, t.command, t.expect, t.probe, t.pathTemplate])).toEqual([
+    expect(fromObjects.map((t) => [t.name, t.command, t.expect, t.probe, t.request.pathTemplate])).toEqual([
       ['api', 'npm start', 'leak', 'auto', '/v1/chat/{id}/stream'],
       ['py', 'python3 app.py', 'clean', 'proc', '/v1/chat/{id}/stream'],
     ]);
@@ -35,8 +35,8 @@ describe('targetsOf: leakcheck() options -> the run targets', () => {
       targets: [{ name: 'a', command: 'node a.js', path: '/sse/{id}' }, 'b=node b.js'],
       path: '/stream/{id}',
     });
-    expect(targets.map((t) => t.pathTemplate)).toEqual(['/sse/{id}', '/stream/{id}']);
-    expect(targetsOf({ targets: ['b=node b.js'] })[0]?.pathTemplate).toBe('/chat/stream/{id}');
+    expect(targets.map((t) => t.request.pathTemplate)).toEqual(['/sse/{id}', '/stream/{id}']);
+    expect(targetsOf({ targets: ['b=node b.js'] })[0]?.request.pathTemplate).toBe('/chat/stream/{id}');
   });
 
   it('runs the built-in pair without targets, and an `expect` pair overrides a target’s own', () => {
@@ -60,7 +60,7 @@ describe('targetsOf: leakcheck() options -> the run targets', () => {
     [{ targets: [{ name: 'api', command: 'x', path: 'chat/{id}' }] }, 'leakcheck(): targets[0].path: must start with / (got "chat/{id}")'],
     [{ targets: [{ name: 'api', command: 'x', path: 'https://example.com/{id}' }] }, /^leakcheck\(\): targets\[0\]\.path: give a path such as/],
     [{ targets: [{ name: 'api', command: 'x' }], path: 'chat' }, 'leakcheck(): path: must start with / (got "chat")'],
-    [{ targets: [{ name: 'api', command: 'x', expects: 'leak' }] }, /^leakcheck\(\): targets\[0\]\.expects: unknown field \(known: name, command, expect, probe, path\)$/],
+    [{ targets: [{ name: 'api', command: 'x', expects: 'leak' }] }, /^leakcheck\(\): targets\[0\]\.expects: unknown field \(known: name, command, expect, probe, path, request\)$/],
     [{ targets: [42] }, 'leakcheck(): targets[0]: must be a { name, command } object or a "name=command" string'],
     [{ targets: 'api=x' }, /^leakcheck\(\): targets: must be an array/],
     [{ scenarios: ['mixed'], scenrio: ['all'] }, /^leakcheck\(\): scenrio: unknown option \(known: targets, /],

@@ -21,7 +21,8 @@ import type { LeakcheckReport } from './report/types.js';
 import { runLeakcheck, type Budgets, type RunEvent } from './run/engine.js';
 import { buildGoReference } from './targets/go-build.js';
 import type { Expectation, ProbeKind, TargetSpec } from './targets/target.js';
-import { buildTargets, wantsGoPair, type TargetFlags } from './targets/user-targets.js';
+import { buildTargets, wantsGoPair, type RequestOptions, type TargetFlags } from './targets/user-targets.js';
+import type { BreakdownMode } from './run/breakdown.js';
 
 /** A server to check: started with `command` through /bin/sh, with PORT and HOST=127.0.0.1 set. */
 export interface LeakcheckTarget {
@@ -35,6 +36,12 @@ export interface LeakcheckTarget {
   probe?: ProbeKind;
   /** Its stream route, `{id}` replaced per request (default: the options' `path`, else /chat/stream/{id}). */
   path?: string;
+  /**
+   * What it is sent, over the options' `request`, field by field (headers merged): method, path,
+   * headers, body (a string, or any JSON value), framing. `${NAME}` in a header value or the body is
+   * read from the environment; header values are redacted in the report.
+   */
+  request?: RequestOptions;
 }
 
 export interface LeakcheckOptions {
@@ -48,6 +55,8 @@ export interface LeakcheckOptions {
   probe?: Array<`${string}=${ProbeKind}`>;
   /** Stream route of targets that name none (default /chat/stream/{id}). */
   path?: string;
+  /** What every user target is sent (method, path, headers, body, framing), under each target's own `request`. */
+  request?: RequestOptions;
   /** Built-in reference pairs: 'node' (old/new, the default without targets) and 'go' (needs Go). */
   builtin?: Array<'node' | 'go'>;
   /** Also run the built-in leaky server first, as a positive control. */
@@ -70,6 +79,8 @@ export interface LeakcheckOptions {
   budgets?: Budgets;
   /** Targets side by side, two at a time (default true), or one after another. */
   parallel?: boolean;
+  /** Measure a mixed scenario again one way of hanging up at a time: 'auto' (when inconclusive, the default), 'always', 'never'. */
+  breakdown?: BreakdownMode;
   /** Aborting stops every target; the report so far resolves, marked incomplete. */
   signal?: AbortSignal;
   /** Progress: phases, batches, verdicts as they come, problems. */
@@ -78,13 +89,13 @@ export interface LeakcheckOptions {
 
 /** Every option, so an unknown key (a typo) is refused rather than silently ignored. */
 const OPTION_KEYS = Object.keys({
-  targets: true, target: true, expect: true, probe: true, path: true, builtin: true, selfCheck: true,
+  targets: true, target: true, expect: true, probe: true, path: true, request: true, builtin: true, selfCheck: true,
   scenarios: true, scenario: true, seed: true, upstreamTokens: true, upstreamIntervalMs: true,
-  startTimeoutMs: true, settleMs: true, budgets: true, parallel: true, signal: true, onEvent: true,
+  startTimeoutMs: true, settleMs: true, budgets: true, parallel: true, breakdown: true, signal: true, onEvent: true,
 } satisfies Record<keyof LeakcheckOptions, true>);
 
 const TARGET_KEYS = Object.keys({
-  name: true, command: true, expect: true, probe: true, path: true,
+  name: true, command: true, expect: true, probe: true, path: true, request: true,
 } satisfies Record<keyof LeakcheckTarget, true>);
 
 /** Which field of a target object a `buildTargets` error is about, by the flag its message names. */
@@ -111,7 +122,7 @@ export function targetsOf(options: LeakcheckOptions, goBinary?: string): TargetS
   const pairs: string[] = [];
   const expects: string[] = [];
   const probes: string[] = [];
-  const ownPaths = new Map<string, string>();
+  const ownRequests: Record<string, RequestOptions> = {};
   entries.forEach((entry: unknown, i) => {
     const at = `targets[${i}]`;
     if (typeof entry === 'string') {
@@ -122,23 +133,24 @@ export function targetsOf(options: LeakcheckOptions, goBinary?: string): TargetS
     pairs.push(`${target.name}=${target.command}`);
     if (target.expect !== undefined) expects.push(`${target.name}=${target.expect}`);
     if (target.probe !== undefined) probes.push(`${target.name}=${target.probe}`);
-    if (target.path !== undefined) ownPaths.set(target.name, target.path);
+    if (target.request !== undefined || target.path !== undefined) {
+      ownRequests[target.name] = { ...target.request, ...(target.path !== undefined ? { path: target.path } : {}) };
+    }
   });
 
   const flags: TargetFlags = {
     target: pairs,
     expect: [...expects, ...stringsOf(options.expect, 'expect')],
     probe: [...probes, ...stringsOf(options.probe, 'probe')],
-    ...(options.path !== undefined ? { path: options.path } : {}),
     ...(options.builtin !== undefined ? { builtin: stringsOf(options.builtin, 'builtin') } : {}),
     ...(options.selfCheck !== undefined ? { selfCheck: options.selfCheck } : {}),
+    // The options' path is the shared layer's, under each target's own request (a flag's would be over it).
+    ...(options.request !== undefined || options.path !== undefined
+      ? { request: { ...options.request, ...(options.path !== undefined ? { path: options.path } : {}) } }
+      : {}),
+    targetRequests: ownRequests,
   };
-  const targets = buildTargets(flags, goBinary);
-  for (const spec of targets) {
-    const own = spec.origin === 'user' ? ownPaths.get(spec.name) : undefined;
-    if (own !== undefined) spec.pathTemplate = own;
-  }
-  return targets;
+  return buildTargets(flags, goBinary);
 }
 
 /**
@@ -153,6 +165,11 @@ function checkedTarget(entry: unknown, at: string, defaultPath: string | undefin
   }
   for (const key of TARGET_KEYS) {
     const value = target[key];
+    // A request is checked where the flags' one is, field by field (buildTargets).
+    if (key === 'request') {
+      if (value !== undefined && (!value || typeof value !== 'object' || Array.isArray(value))) fail(`${at}.request`, `must be an object, got ${describe(value)}`);
+      continue;
+    }
     const required = key === 'name' || key === 'command';
     if (value === undefined && !required) continue;
     if (typeof value !== 'string' || value.trim() === '') fail(`${at}.${key}`, `must be a non-empty string, got ${describe(value)}`);
@@ -178,7 +195,15 @@ function checkedTarget(entry: unknown, at: string, defaultPath: string | undefin
     if (field === 'path' && path === undefined) fail('path', `${problem} (got ${describe(defaultPath)})`);
     fail(`${at}.${field}`, `${problem} (got ${describe(target[field])})`);
   }
-  return { name, command, ...(expect !== undefined ? { expect } : {}), ...(probe !== undefined ? { probe } : {}), ...(path !== undefined ? { path } : {}) };
+  const request = target.request as RequestOptions | undefined;
+  return {
+    name,
+    command,
+    ...(expect !== undefined ? { expect } : {}),
+    ...(probe !== undefined ? { probe } : {}),
+    ...(path !== undefined ? { path } : {}),
+    ...(request !== undefined ? { request } : {}),
+  };
 }
 
 function stringsOf(value: unknown, option: string): string[] {
@@ -219,6 +244,7 @@ export async function leakcheck(options: LeakcheckOptions = {}): Promise<Leakche
     budgets: options.budgets ?? {},
     snapshotDir: null,
     parallel: options.parallel ?? DEFAULT_PARALLEL,
+    ...(options.breakdown !== undefined ? { breakdown: options.breakdown } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });

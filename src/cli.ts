@@ -3,7 +3,7 @@
  * This is the only place that turns a LeakcheckError into an exit code and text for a person.
  */
 import { randomInt } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -104,6 +104,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('-t, --target <name=command>', 'start COMMAND (through a shell, with PORT and HOST set) and check it; repeatable', collect)
     .option('--expect <name=leak|clean>', 'what a target should do (user targets default to clean); repeatable', collect)
     .option('--path <template>', 'stream route of user targets; {id} becomes a unique id per request (default /chat/stream/{id})')
+    .option('--method <method>', 'HTTP method of user targets\' requests (default GET, or POST with --body)')
+    .option('--header <name:value>', 'request header of user targets, repeatable; ${NAME} in it is read from the environment; values print as ***', collect)
+    .option('--body <text|@file>', 'request body of user targets; {id} and ${NAME} replaced; a JSON body gets content-type: application/json')
+    .option('--framing <sse|ndjson|chunks>', 'what an event is in the response (default: chosen from its Content-Type)')
+    .option('--curl <command>', 'take the method, headers, body and path of user targets from a curl command line (devtools "Copy as cURL")')
     .option('--probe <name=node|go|proc|auto>', 'how to sample a target: the injected Node agent, pprof/expvar, /proc, or auto (default); repeatable', collect)
     .option('--builtin <kind>', 'run a built-in reference pair: node (old/new, the default without targets) or go (go-old/go-new, needs Go)', collect)
     .option('--self-check', 'also run the built-in leaky server (first in line) as a positive control: fail if this machine cannot see its leak')
@@ -142,9 +147,15 @@ Examples:
   $ npx streamer-leakcheck run --self-check --target api='npm start' --path '/v1/chat/{id}/stream'
   $ npx streamer-leakcheck run --target py='python3 app.py' --expect py=clean --probe py=proc
   $ npx streamer-leakcheck run --builtin go          the seed's own Go streamers (needs the go command)
+  $ TOKEN=sk-test npx streamer-leakcheck run --target api='npm start' --path /v1/chat/completions \\
+      --header 'Authorization: Bearer \${TOKEN}' --body @chat.json
+                                                     an OpenAI-compatible POST; the token is read at run time, printed as ***
+  $ npx streamer-leakcheck run --target app='npm run dev' --curl 'curl http://localhost:3000/api/chat -H ... --data-raw ...'
+                                                     the request as the browser sent it (its host becomes the target's)
   $ npx streamer-leakcheck run --target api='npm start' --junit leakcheck.xml --max-bytes-per-disconnect 512
 
 Targets get PORT and HOST=127.0.0.1, and the mock LLM's URL in LLM_URL and OPENAI_BASE_URL.
+A stream is complete when the server ends the response; --framing sse counts SSE events, ndjson lines, chunks reads.
 Settings can live in leakcheck.config.json (or a "leakcheck" key in package.json); flags override them.
 --open uses STREAMER_LEAKCHECK_OPENER, when set, instead of the platform's opener.
 
@@ -202,6 +213,17 @@ async function withConfig(flags: RunFlags, command: Command): Promise<RunFlags> 
   return merged;
 }
 
+/** `--body @file`: the file's text. */
+async function readBodyFlag(flags: RunFlags): Promise<void> {
+  if (!flags.body?.startsWith('@')) return;
+  const file = flags.body.slice(1);
+  try {
+    flags.body = await readFile(path.resolve(file), 'utf8');
+  } catch (error) {
+    throw new UsageError(`--body @${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
 async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   if (flags.open && !flags.report) throw new UsageError('--open opens report.html, which --no-report does not write: drop one of them');
   // Every place the run will write, before anything starts: a mistake there is one line, not a lost run.
@@ -216,8 +238,12 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
       ...(io.env.GITHUB_STEP_SUMMARY ? [{ option: 'GITHUB_STEP_SUMMARY', path: io.env.GITHUB_STEP_SUMMARY, append: true }] : []),
     ],
   });
-  buildTargets(flags, '(checked before building)'); // usage errors first, before a slow go build
-  const targets = buildTargets(flags, wantsGoPair(flags) ? await buildGoReference() : undefined);
+  await readBodyFlag(flags);
+  buildTargets(flags, '(checked before building)', { env: io.env }); // usage errors first, before a slow go build
+  const targets = buildTargets(flags, wantsGoPair(flags) ? await buildGoReference() : undefined, {
+    env: io.env,
+    note: (line) => io.stdout.write(`${line}\n`),
+  });
   const files: string[] = [];
   for (const arg of flags.scenario ?? DEFAULT_SCENARIOS) files.push(...(await resolveScenarioArg(arg)));
   const scenarios = await loadScenarios(files);

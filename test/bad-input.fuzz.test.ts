@@ -158,6 +158,15 @@ describe('bad command lines (generated)', () => {
     for (const flag of pairs) for (const value of badPairs) cases.push([flag, value]);
     for (const value of badTargets) cases.push(['--target', value, '--builtin', 'node']);
     cases.push(['--path', 'http://192.168.1.1/x'], ['--path', 'relative/{id}'], ['--builtin', 'java'], ['--frobnicate'], ['-s', '/no/such/file.json'], ['-s', 'nonexistent-name']);
+    // The request of a user target: every mistake is caught before the target starts.
+    const badRequests = [
+      ['--method', 'YEET'], ['--method', 'HEAD'], ['--header', 'nocolon'], ['--header', 'Connection: close'], ['--header', 'Bad Name: x'],
+      ['--header', 'Authorization: Bearer ${LEAKCHECK_FUZZ_UNSET}'], ['--body', '@/no/such/body.json'], ['--framing', 'xml'],
+      ['--curl', 'wget http://h/'], ['--curl', "curl 'http://h/"], ['--curl', 'curl -F a=b http://h/'], ['--curl', 'curl http://h/ | jq'],
+      ['--curl', 'curl --frobnicate http://h/'], ['--curl', 'curl -d @x.json http://h/'], ['--curl', ''],
+    ];
+    for (const request of badRequests) cases.push(['--target', 'api=node s.js', ...request]);
+    cases.push(['--method', 'POST'], ['--header', 'a: b']);
     const failures: string[] = [];
     for (const args of cases) {
       // '--seed 1e99' etc. must never reach a run: every case here is invalid before anything starts.

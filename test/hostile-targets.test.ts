@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { defaultRequest } from '../src/load/request.js';
 import { parseScenario } from '../src/load/scenario.js';
 import { runLeakcheck } from '../src/run/engine.js';
 import type { TargetSpec } from '../src/targets/target.js';
@@ -45,7 +46,7 @@ function hostile(command: string, env: Record<string, string> = {}, probe: Targe
     command: command.replaceAll('FIXTURE', JSON.stringify(FIXTURE)).replaceAll('TAG', tag),
     args: [],
     shell: true,
-    pathTemplate: '/chat/stream/{id}',
+    request: defaultRequest('/chat/stream/{id}'),
     workersGauge: false,
     env: { HOSTILE_TAG: tag, ...env },
   };
@@ -109,12 +110,30 @@ describe('hostile targets', () => {
     expect(await processesMentioning(tag)).toEqual([]);
   }, 60_000);
 
+  it('one that accepts and never sends headers is refused after the preflight bound; exit 3', async () => {
+    const { spec, tag } = hostile(`exec ${process.execPath} FIXTURE`, { HOSTILE: 'no-headers' });
+    const report = await run(spec);
+    expect(report.problems).toHaveLength(1);
+    expect(report.problems[0]).toMatchObject({ code: 'LEAKCHECK_TARGET_START', target: 'hostile' });
+    expect(report.problems[0]!.message).toMatch(/sent no response headers to GET \/chat\/stream\/\S+ within 5000 ms/);
+    expect(report.targets[0]?.disconnects).toBe(0);
+    expect(await processesMentioning(tag)).toEqual([]);
+  });
+
+  it('one that answers 200 with a plain JSON body is told it does not stream; exit 3', async () => {
+    const { spec, tag } = hostile(`exec ${process.execPath} FIXTURE`, { HOSTILE: 'json-body' });
+    const report = await run(spec);
+    expect(report.problems).toHaveLength(1);
+    expect(report.problems[0]!.message).toMatch(/answers GET \/chat\/stream\/\S+ with one application\/json body of \d+ bytes .*, not a stream \(an OpenAI-style API streams with "stream": true in the body\)$/);
+    expect(await processesMentioning(tag)).toEqual([]);
+  });
+
   it('one that closes every connection at once is refused before any load; exit 3', async () => {
     const { spec, tag } = hostile(`exec ${process.execPath} FIXTURE`, { HOSTILE: 'close-at-once' });
     const report = await run(spec);
     expect(report.problems).toHaveLength(1);
     expect(report.problems[0]).toMatchObject({ code: 'LEAKCHECK_TARGET_START', target: 'hostile' });
-    expect(report.problems[0]!.message).toMatch(/preflight request to \/chat\/stream\/\S+ failed/);
+    expect(report.problems[0]!.message).toMatch(/preflight request GET \/chat\/stream\/\S+ failed/);
     expect(report.targets[0]?.disconnects).toBe(0);
     expect(await processesMentioning(tag)).toEqual([]);
   });

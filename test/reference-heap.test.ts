@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBatch } from '../src/load/clients.js';
+import { defaultRequest } from '../src/load/request.js';
 import { ProbeHub } from '../src/probe/hub.js';
 import { createProbes } from '../src/probe/registry.js';
 import { startTarget } from '../src/targets/spawned.js';
@@ -36,7 +37,7 @@ async function measure(which: 'old' | 'new') {
     instance: `heap-${which}`,
   });
   try {
-    const endpoint = { origin: target.origin, pathTemplate: '/chat/stream/{id}' };
+    const endpoint = { origin: target.origin, request: defaultRequest('/chat/stream/{id}') };
     const leave = (n: number) => Array.from({ length: n }, () => ({ kind: 'leave-after-events' as const, events: 3 }));
     await runBatch(endpoint, leave(WARM_UP), { concurrency: 50, arrivalRate: 0, idPrefix: `${which}-warm` });
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -23,7 +23,7 @@ export type Behaviour =
   | { readonly kind: 'stall-then-leave'; readonly afterEvents: number; readonly stallMs: number }
   /** Reads `events` events, then resets the TCP connection (RST instead of FIN). */
   | { readonly kind: 'reset-after-events'; readonly events: number }
-  /** Reads the whole stream, to `event: done`. */
+  /** Reads the whole stream, until the server ends the response. */
   | { readonly kind: 'complete' };
 
 export type BehaviourKind = Behaviour['kind'];

@@ -195,3 +195,25 @@ export function breakdownMatrix(targets: readonly TargetReport[], scenario: stri
   );
   return { behaviours, cells };
 }
+
+/** How many redacted headers a request line names before it only counts the rest. */
+const REQUEST_LINE_HEADERS = 4;
+
+/**
+ * A user target's request on one line: `POST /v1/chat/completions (sse) · authorization: *** ·
+ * body: JSON {model, messages, stream}, 120 B`. Only redacted headers (credentials, whatever their
+ * name) and the content-type are named: they are what a reader checks; values stay `***`.
+ */
+export function requestLine(request: NonNullable<TargetReport['request']>): string {
+  const framing = request.framingFound ?? (request.framing === 'auto' ? 'framing not seen' : request.framing);
+  const parts = [`${request.method} ${request.pathTemplate} (${framing})`];
+  const named = Object.entries(request.headers).filter(([name, value]) => value === '***' || name === 'content-type');
+  for (const [name, value] of named.slice(0, REQUEST_LINE_HEADERS)) parts.push(`${name}: ${value}`);
+  if (named.length > REQUEST_LINE_HEADERS) parts.push(`+${named.length - REQUEST_LINE_HEADERS} more headers`);
+  const body = request.body;
+  if (body) {
+    const shape = body.json === 'object' ? `JSON {${(body.keys ?? []).join(', ')}}` : body.json ? `JSON ${body.json}` : 'text';
+    parts.push(`body: ${shape}, ${formatBytes(body.bytes)}`);
+  }
+  return parts.join(' · ');
+}

@@ -12,7 +12,10 @@ import {
   handlesCell,
   heapCell,
   metricCell,
-  verdictWord, breakdownMatrix } from './figures.js';
+  requestLine,
+  verdictWord,
+  breakdownMatrix,
+} from './figures.js';
 
 export function renderMarkdown(report: LeakcheckReport): string {
   const out: string[] = [];
@@ -32,6 +35,7 @@ export function renderMarkdown(report: LeakcheckReport): string {
   }
   out.push('');
   for (const t of report.targets) out.push(`- **${cell(t.name)}**: ${cell(t.reason)}`);
+  for (const t of report.targets) if (t.origin === 'user' && t.request) out.push(`- **${cell(t.name)}** request: \`${requestLine(t.request).replaceAll('`', "'")}\``); // code: *** is not emphasis
   for (const t of report.targets) for (const b of t.budgetExceeded) out.push(`- ❌ **${cell(t.name)}** over budget: ${cell(b)}`);
   if (report.problems.length > 0) {
     out.push('');

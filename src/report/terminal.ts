@@ -16,6 +16,7 @@ import {
   heapCell,
   breakdownMatrix,
   metricColumns,
+  requestLine,
   verdictWord,
   viaText,
 } from './figures.js';
@@ -108,6 +109,7 @@ function colourErrors(c: ChalkInstance, r: ScenarioResult): string {
 function targetNotes(c: ChalkInstance, target: TargetReport): string[] {
   const via = viaText(target.scenarios[0]);
   const lines = [`${c.bold(target.name)}${c.dim(via)}: ${target.reason}`];
+  if (target.origin === 'user' && target.request) lines.push(c.dim(`  request: ${requestLine(target.request)}`));
   for (const result of target.scenarios) {
     const notes: string[] = [];
     const growth = growthText(result);

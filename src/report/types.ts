@@ -7,6 +7,8 @@ import type { MetricJudgement, MetricSpec, Verdict } from '../analysis/index.js'
 import type { UpstreamCounters } from '../analysis/upstream.js';
 import type { RetainedGroup } from '../analysis/attribution.js';
 import type { GrownGoroutineGroup } from '../analysis/goroutines.js';
+import type { Framing } from '../load/framing/index.js';
+import type { RequestSummary } from '../load/request.js';
 import type { Expectation } from '../targets/target.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -76,6 +78,8 @@ export interface TargetReport {
   handles: { perDisconnect: number | null; ci95: [number, number] | null };
   liveWorkers: { perDisconnect: number | null; atEnd: number | null } | null;
   decidingScenario: string | null;
+  /** What the clients sent, header values redacted (`***`) but for content-type, accept and a few like them. */
+  request?: RequestSummary;
   scenarios: ScenarioResult[];
 }
 
@@ -86,6 +90,8 @@ export interface ScenarioResult {
   probe: string;
   /** What the probe's figures mean to a reader: which stand for heap and handles, which the tables show. */
   probeDescription: ProbeDescription;
+  /** The framing most responses were read in (sse, ndjson, chunks); null when none was read. */
+  framing?: Framing | null;
   /** Node leak verdicts: what the heap snapshots say leaked, and what holds it. */
   attribution: Attribution | null;
   /**

@@ -11,6 +11,7 @@ import { summariseTarget } from '../analysis/policy.js';
 import { InterruptedError, LeakcheckError } from '../core/errors.js';
 import { packageVersion } from '../core/paths.js';
 import { runBatch } from '../load/clients.js';
+import { summarizeRequest } from '../load/request.js';
 import { createRng, deriveSeed, planBehaviours } from '../load/plan.js';
 import type { Scenario } from '../load/scenario.js';
 import { runSteadyLoad } from '../load/steady.js';
@@ -156,7 +157,10 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
     } finally {
       // Whatever ended this target's run, the scenarios it finished are reported; its upstream goes
       // (an idle process next to the other targets' measurements is a neighbour for nothing).
-      targetReports[t] = summariseTarget(spec, results, options.budgets ?? {});
+      targetReports[t] = {
+        ...summariseTarget(spec, results, options.budgets ?? {}),
+        request: summarizeRequest(spec.request, results.find((r) => r.framing)?.framing ?? null),
+      };
       await upstream?.stop();
     }
   };
@@ -322,7 +326,7 @@ async function measureFresh(spec: TargetSpec, scenario: Scenario, ctx: MeasureCo
     instance: ctx.instance,
     signal: ctx.signal,
   });
-  const endpoint = { origin: target.origin, pathTemplate: spec.pathTemplate };
+  const endpoint = { origin: target.origin, request: spec.request };
   try {
     const depsFor = (scenario: Scenario): MeasureDeps => ({
       batch: (label, count) => {

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { EARLY_STOP_MIN_CYCLES, EXTRA_CYCLES_MIN } from '../analysis/policy.js';
 import { TargetDiedError } from '../core/errors.js';
 import type { BatchOutcome } from '../load/clients.js';
+import { defaultRequest } from '../load/request.js';
 import { parseScenario, type Scenario } from '../load/scenario.js';
 import { NODE_DESCRIPTION } from '../probe/node.js';
 import type { Evidence, Probe } from '../probe/probe.js';
@@ -73,7 +74,7 @@ function fake(server: FakeServer, options: { evidence?: boolean } = {}) {
     discard: async () => void calls.push('evidence:discard'),
   };
   const target: Target = {
-    spec: { name: 'fake', origin: 'user', expect: 'clean', probe: 'node', command: '', args: [], shell: false, pathTemplate: '/', workersGauge: false },
+    spec: { name: 'fake', origin: 'user', expect: 'clean', probe: 'node', command: '', args: [], shell: false, request: defaultRequest('/'), workersGauge: false },
     origin: 'http://127.0.0.1:9',
     probe,
     died,
@@ -110,6 +111,7 @@ function fake(server: FakeServer, options: { evidence?: boolean } = {}) {
       byBehaviour: {},
       errors: { total: 0, byKind: {}, examples: [] },
       durationMs: count,
+      framing: 'sse',
     };
   };
   const deferred: Promise<void>[] = [];

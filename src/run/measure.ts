@@ -81,6 +81,7 @@ export async function measureScenario(target: Target, scenario: Scenario, deps: 
       control: scenario.control,
       probe: target.probe.name,
       probeDescription: target.probe.description,
+      framing: tally.framing,
       attribution: null,
       expect,
       verdict: judgement.verdict,

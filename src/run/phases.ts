@@ -40,8 +40,11 @@ export class Tally {
   errors = { total: 0, byKind: {} as Record<string, number>, examples: [] as string[] };
   /** Disconnects since the scenario's first sample, warm-up included: what evidence divides by. */
   disconnectsSinceStart = 0;
+  /** The framing the first responses were read in; null until one was read. */
+  framing: BatchOutcome['framing'] = null;
 
   add(outcome: BatchOutcome): void {
+    this.framing ??= outcome.framing;
     this.disconnectsSinceStart += outcome.disconnects;
     this.disconnects += outcome.disconnects;
     this.completed += outcome.completed;

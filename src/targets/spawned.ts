@@ -6,6 +6,7 @@
 import { request, Agent } from 'undici';
 import { TargetDiedError, TargetStartError } from '../core/errors.js';
 import type { Probe, ProbeSession, ProbeSubject } from '../probe/probe.js';
+import { preflight } from '../load/preflight.js';
 import { attachProbe, probeEnv, type Probes } from '../probe/registry.js';
 import { listenersOf } from './descendants.js';
 import { findFreePort, LOOPBACK_HOST, waitForPort } from './ports.js';
@@ -141,43 +142,10 @@ export async function startTarget(spec: TargetSpec, ctx: StartContext): Promise<
   session = attached.session;
 
   const running = new SpawnedTarget(spec, child, port, label, attached.probe, attached.session);
-  const problem = await preflight(running.origin, spec.pathTemplate);
+  const problem = await preflight(running.origin, spec.request, ctx.signal);
   if (problem) {
     await running.stop();
     throw new TargetStartError(spec.name, problem, child.tail('stderr', 10));
   }
   return running;
-}
-
-/**
- * One request to the stream path before any load: a wrong route or a crashing handler is a start
- * failure with a clear message, not thousands of counted errors.
- */
-const PREFLIGHT_TIMEOUT_MS = 5000;
-
-async function preflight(origin: string, pathTemplate: string): Promise<string | null> {
-  const path = pathTemplate.replaceAll('{id}', `preflight-${Date.now()}`);
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, PREFLIGHT_TIMEOUT_MS);
-  try {
-    const response = await request(`${origin}${path}`, { signal: controller.signal });
-    const type = String(response.headers['content-type'] ?? '');
-    const status = response.statusCode;
-    controller.abort();
-    await response.body.dump().catch(() => {});
-    if (status !== 200) return `answers ${status} on ${path} (set the stream route with --path)`;
-    if (!type.includes('text/event-stream')) {
-      return `answers ${path} with content-type "${type || 'none'}", not text/event-stream`;
-    }
-    return null;
-  } catch (error) {
-    if (timedOut) return `sent no response headers on ${path} within ${PREFLIGHT_TIMEOUT_MS} ms`;
-    return `the preflight request to ${path} failed: ${(error as Error).message}`;
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -5,6 +5,7 @@
  * because variance lives between processes more than within one; a target we attach to is another.
  */
 import { compiled } from '../core/paths.js';
+import { defaultRequest, type StreamRequest } from '../load/request.js';
 import type { Evidence, EvidenceOptions, Probe, ProbeChoice, ProbeSample } from '../probe/probe.js';
 
 export type Expectation = 'leak' | 'clean';
@@ -21,8 +22,8 @@ export interface TargetSpec {
   args: string[];
   /** Run `command` through /bin/sh -c (user command lines). */
   shell: boolean;
-  /** Stream route, `{id}` replaced by a unique id per request. */
-  pathTemplate: string;
+  /** What every client sends (method, stream route, headers, body, framing); `{id}` replaced per request. */
+  request: StreamRequest;
   /** Read a live-workers gauge from GET /debug/vars (the reference streamers expose one). */
   workersGauge: boolean;
   env?: Record<string, string>;
@@ -71,7 +72,7 @@ export function builtinGoTarget(which: 'old' | 'new', binary: string): TargetSpe
     command: binary,
     args: ['-variant', which],
     shell: false,
-    pathTemplate: DEFAULT_STREAM_PATH,
+    request: defaultRequest(DEFAULT_STREAM_PATH),
     workersGauge: false,
   };
 }
@@ -85,7 +86,7 @@ export function builtinTarget(which: 'old' | 'new'): TargetSpec {
     command: process.execPath,
     args: [REFERENCE_MAIN, which],
     shell: false,
-    pathTemplate: DEFAULT_STREAM_PATH,
+    request: defaultRequest(DEFAULT_STREAM_PATH),
     workersGauge: true,
   };
 }
