@@ -32,9 +32,9 @@ interface TargetEntry {
   request?: unknown;
 }
 
-const KEYS = ['targets', 'builtin', 'selfCheck', 'path', 'request', 'scenarios', 'seed', 'junit', 'out', 'open', 'budgets', 'startTimeoutMs', 'parallel'];
-const TARGET_KEYS = ['command', 'expect', 'probe', 'request'];
-const REQUEST_KEYS = ['method', 'path', 'headers', 'body', 'framing'];
+export const KEYS = ['$schema', 'targets', 'builtin', 'selfCheck', 'path', 'request', 'scenarios', 'seed', 'junit', 'out', 'open', 'budgets', 'startTimeoutMs', 'parallel'];
+export const TARGET_KEYS = ['command', 'expect', 'probe', 'request'];
+export const REQUEST_KEYS = ['method', 'path', 'headers', 'body', 'framing'];
 
 export async function loadConfig(cwd: string): Promise<{ file: string; values: ConfigValues } | null> {
   const file = path.join(cwd, CONFIG_FILE);
