@@ -14,6 +14,7 @@ import { isGoServer, readGoroutineDump, sampleGo, type GoroutineDumpRead } from 
 import { sampleProcTree } from '../probe/proc.js';
 import { findFreePort, LOOPBACK_HOST, waitForPort } from './ports.js';
 import type { ManagedProcess, ProcessSupervisor } from './supervisor.js';
+import { upstreamEnv } from './upstream.js';
 
 export type Expectation = 'leak' | 'clean';
 /** How a target is sampled: the injected Node agent, /proc for any process, or 'auto' (node if an agent connects). */
@@ -270,8 +271,7 @@ export async function startTarget(spec: TargetSpec, ctx: StartContext): Promise<
       ...ctx.hub.envFor(label),
       PORT: String(port),
       HOST: LOOPBACK_HOST,
-      LLM_URL: ctx.upstreamUrl,
-      OPENAI_BASE_URL: ctx.upstreamUrl,
+      ...upstreamEnv(ctx.upstreamUrl),
     },
   });
   const fail = async (problem: string): Promise<never> => {
