@@ -189,6 +189,17 @@ Stop with Ctrl-C: the server and its upstream stop with it.`,
       setExit(await serveCommand(which, flags, io));
     });
 
+  program
+    .command('upstream')
+    .description('Start the mock LLM upstream alone, in the foreground, to point a server at it by hand')
+    .option('-p, --port <n>', 'port to listen on; 0 picks a free one', integer('--port', 0, 65_535), 0)
+    .option('--host <address>', 'loopback address to listen on (127.0.0.1, ::1 or localhost)', '127.0.0.1')
+    .option('--tokens <n>', 'tokens per stream', integer('--tokens', 1, 100_000), 200)
+    .option('--interval-ms <ms>', 'pause between tokens', integer('--interval-ms', 0, 60_000), 5)
+    .action(async (flags: { port: number; host: string; tokens: number; intervalMs: number }) => {
+      setExit(await upstreamCommand(flags, io));
+    });
+
   program.command('scenarios').description('List the shipped scenarios').action(async () => {
     const scenarios = await loadScenarios(await resolveScenarioArg('all'));
     for (const s of scenarios) io.stdout.write(`${s.name.padEnd(20)} ${s.description}\n`);
@@ -367,6 +378,22 @@ async function serveCommand(
       signal: controller.signal,
       print: (line) => io.stdout.write(line + '\n'),
     });
+    return ExitCode.ok;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function upstreamCommand(flags: { port: number; host: string; tokens: number; intervalMs: number }, io: CliIo): Promise<number> {
+  const { formatUpstreamCounters, runUpstream } = await import('./commands/upstream.js');
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const stats = await runUpstream({ ...flags, signal: controller.signal, print: (line) => io.stdout.write(line + '\n') });
+    for (const line of formatUpstreamCounters(stats)) io.stdout.write(line + '\n');
     return ExitCode.ok;
   } finally {
     process.off('SIGINT', onSignal);

@@ -28,9 +28,9 @@ describe('JSON Schemas of the scenario and config files', () => {
 
   it('describes each behaviour with exactly its parameters, and the request fields the config takes', () => {
     const mix = (scenarioSchema().properties as Record<string, { items: { oneOf: Array<{ properties: Record<string, unknown>; required: string[] }> } }>).mix;
-    const stall = mix.items.oneOf.find((entry) => (entry.properties.behaviour as { const: string }).const === 'stall-then-leave')!;
+    const stall = mix!.items.oneOf.find((entry) => (entry.properties.behaviour as { const: string }).const === 'stall-then-leave')!;
     expect(stall.required).toEqual(['behaviour', 'weight', 'afterEvents', 'stallMs']);
     const request = (configSchema().$defs as Record<string, { properties: Record<string, unknown> }>).request;
-    expect(Object.keys(request.properties)).toEqual(['method', 'path', 'headers', 'body', 'framing']);
+    expect(Object.keys(request!.properties)).toEqual(['method', 'path', 'headers', 'body', 'framing']);
   });
 });

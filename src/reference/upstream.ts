@@ -1,21 +1,29 @@
 /**
- * The mock LLM upstream: an OpenAI-style streaming chat-completions endpoint, deterministic and
- * well-behaved, that counts what happens to its streams so a run can tell whether a server under test
+ * The mock LLM upstream: the streaming endpoints of the APIs chat servers call, deterministic and
+ * well-behaved, counting what happens to its streams so a run can tell whether a server under test
  * forwarded its client's disconnect.
  *
- *   POST /v1/chat/completions  {model, messages, stream: true, max_tokens?}
- *     -> text/event-stream: `data: {chunk}\n\n` per token, then `data: [DONE]\n\n`
- *   GET  /debug/vars           -> UpstreamStats as JSON
+ *   POST /v1/chat/completions  OpenAI chat completions   SSE `data:` chunks, then `data: [DONE]`
+ *   POST /v1/responses         OpenAI Responses          SSE `event: response.output_text.delta` … `response.completed`
+ *   POST /v1/messages          Anthropic Messages        SSE `event: message_start` … `message_stop`
+ *   POST /api/chat             Ollama chat               NDJSON, last line `"done": true`
+ *   POST /api/generate         Ollama generate           NDJSON, last line `"done": true`
+ *   GET  /v1/models, /api/tags the one model, for clients that list models first
+ *   GET  /debug/vars           UpstreamStats as JSON: totals, and the same per API in `byApi`
  *
- * Tokens are a pure function of the prompt (same messages, same tokens), so two servers that relay the
- * same request id produce the same bytes. The producer respects backpressure (waits for 'drain') and
- * stops the moment its client goes away, so `tokensAfterClientLeft` stays ~0 here; a real upstream that
- * kept generating would show in that counter.
+ * Request and stream shapes are in upstream-dialects.ts. Tokens are a pure function of the prompt (same
+ * messages, same tokens, in every dialect), so two servers that relay the same request produce the same
+ * bytes. The producer respects backpressure (waits for 'drain') and stops the moment its client goes
+ * away, so `tokensAfterClientLeft` stays ~0 here; a real upstream that kept generating would show there.
  */
 import http from 'node:http';
+import { DIALECTS, dialectFor, UPSTREAM_APIS, type Dialect, type FinishReason, type ParsedRequest, type UpstreamApi } from './upstream-dialects.js';
+
+export type { UpstreamApi } from './upstream-dialects.js';
+export { UPSTREAM_APIS } from './upstream-dialects.js';
 
 export interface UpstreamOptions {
-  /** Tokens per stream unless the request's `max_tokens` asks for fewer. */
+  /** Tokens per stream unless the request asks for fewer (max_tokens, max_output_tokens, num_predict). */
   tokens?: number;
   /** Pause between two tokens. */
   intervalMs?: number;
@@ -29,20 +37,30 @@ export interface UpstreamOptions {
 export const DEFAULT_UPSTREAM_TOKENS = 200;
 export const DEFAULT_UPSTREAM_INTERVAL_MS = 5;
 export const COMPLETIONS_PATH = '/v1/chat/completions';
+/** The model every listing names; requests may name any model. */
+export const MOCK_MODEL = 'mock-llm';
 /** Request bodies above this are refused (413): prompts here are a few KB. */
 const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 
-export interface UpstreamStats {
+/** What happened to the streams of one API (or of all of them). */
+export interface UpstreamApiStats {
   streamsStarted: number;
   /** Streams still producing tokens. */
   streamsInFlight: number;
   streamsCompleted: number;
-  /** Streams whose client closed the connection before `[DONE]`. */
+  /** Streams whose client closed the connection before the stream's end. */
   streamsCancelled: number;
   /** Tokens produced after the stream's client had gone away. */
   tokensAfterClientLeft: number;
+  /** Requests answered with an error (bad body, missing header, not streaming) instead of a stream. */
+  requestsRefused: number;
+}
+
+export interface UpstreamStats extends UpstreamApiStats {
   /** TCP connections open now. */
   openConnections: number;
+  /** The same counters per API; the totals above are their sums. */
+  byApi: Record<UpstreamApi, UpstreamApiStats>;
 }
 
 export interface UpstreamServer {
@@ -50,94 +68,105 @@ export interface UpstreamServer {
   stats(): UpstreamStats;
 }
 
-interface ChatCompletionRequest {
-  model: string;
-  messages: Array<{ role: string; content: string }>;
-  stream?: boolean;
-  max_tokens?: number;
+interface ApiCounters {
+  streamsStarted: number;
+  streamsCompleted: number;
+  streamsCancelled: number;
+  tokensAfterClientLeft: number;
+  requestsRefused: number;
 }
+
+function zeroCounters(): ApiCounters {
+  return { streamsStarted: 0, streamsCompleted: 0, streamsCancelled: 0, tokensAfterClientLeft: 0, requestsRefused: 0 };
+}
+
+function apiStats(c: ApiCounters): UpstreamApiStats {
+  return {
+    streamsStarted: c.streamsStarted,
+    streamsInFlight: c.streamsStarted - c.streamsCompleted - c.streamsCancelled,
+    streamsCompleted: c.streamsCompleted,
+    streamsCancelled: c.streamsCancelled,
+    tokensAfterClientLeft: c.tokensAfterClientLeft,
+    requestsRefused: c.requestsRefused,
+  };
+}
+
+const ROUTES_TEXT = DIALECTS.map((d) => `POST ${d.path}`).join(', ');
 
 export function createUpstreamServer(options: UpstreamOptions = {}): UpstreamServer {
   const tokensPerStream = options.tokens ?? DEFAULT_UPSTREAM_TOKENS;
   const intervalMs = options.intervalMs ?? DEFAULT_UPSTREAM_INTERVAL_MS;
-  const counters = {
-    streamsStarted: 0,
-    streamsCompleted: 0,
-    streamsCancelled: 0,
-    tokensAfterClientLeft: 0,
-    openConnections: 0,
+  const counters = Object.fromEntries(UPSTREAM_APIS.map((api) => [api, zeroCounters()])) as Record<UpstreamApi, ApiCounters>;
+  let openConnections = 0;
+
+  const stats = (): UpstreamStats => {
+    const total = zeroCounters();
+    for (const api of UPSTREAM_APIS) {
+      for (const key of Object.keys(total) as (keyof ApiCounters)[]) total[key] += counters[api][key];
+    }
+    const byApi = Object.fromEntries(UPSTREAM_APIS.map((api) => [api, apiStats(counters[api])])) as Record<UpstreamApi, UpstreamApiStats>;
+    return { ...apiStats(total), openConnections, byApi };
   };
-  const stats = (): UpstreamStats => ({
-    streamsStarted: counters.streamsStarted,
-    streamsInFlight: counters.streamsStarted - counters.streamsCompleted - counters.streamsCancelled,
-    streamsCompleted: counters.streamsCompleted,
-    streamsCancelled: counters.streamsCancelled,
-    tokensAfterClientLeft: counters.tokensAfterClientLeft,
-    openConnections: counters.openConnections,
-  });
 
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/debug/vars' && req.method === 'GET') {
-      sendJson(res, 200, stats());
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (req.method === 'GET' && serveListing(res, path, stats)) return;
+    const dialect = dialectFor(path);
+    if (!dialect) {
+      sendJson(res, 404, { error: { message: `no route for ${req.method} ${path}; this mock serves ${ROUTES_TEXT}, GET /debug/vars` } });
       return;
     }
-    if (path !== COMPLETIONS_PATH) {
-      sendJson(res, 404, { error: { message: `no route for ${req.method} ${path}` } });
-      return;
-    }
+    const refuse = (status: number, message: string) => {
+      counters[dialect.api].requestsRefused++;
+      sendJson(res, status, dialect.errorBody(status, message));
+    };
     if (req.method !== 'POST') {
-      sendJson(res, 405, { error: { message: 'use POST' } });
+      res.setHeader('allow', 'POST');
+      refuse(405, `use POST ${dialect.path}`);
       return;
     }
     void readJsonBody(req).then(
       (body) => {
-        const problem = validate(body);
-        if (problem) {
-          sendJson(res, 400, { error: { message: problem } });
-          return;
-        }
-        const request = body as ChatCompletionRequest;
-        const maxTokens = request.max_tokens ?? Infinity;
-        streamCompletion(res, request, Math.min(tokensPerStream, maxTokens));
+        const parsed = dialect.parse(body, req.headers);
+        if (!parsed.ok) refuse(parsed.status, parsed.message);
+        else stream(res, dialect, parsed.request);
       },
-      (error: Error & { statusCode?: number }) => {
-        sendJson(res, error.statusCode ?? 400, { error: { message: error.message } });
-      },
+      (error: Error & { statusCode?: number }) => refuse(error.statusCode ?? 400, error.message),
     );
   });
   if (options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = options.keepAliveTimeoutMs;
 
   server.on('connection', (socket) => {
-    counters.openConnections++;
-    socket.once('close', () => counters.openConnections--);
+    openConnections++;
+    socket.once('close', () => openConnections--);
   });
 
-  function streamCompletion(res: http.ServerResponse, request: ChatCompletionRequest, tokenCount: number): void {
-    counters.streamsStarted++;
-    const prompt = request.messages.map((m) => `${m.role}\n${m.content}`).join('\n\n');
-    const seed = fnv1a(prompt);
-    const id = `chatcmpl-${seed.toString(16).padStart(8, '0')}`;
+  function stream(res: http.ServerResponse, dialect: Dialect, request: ParsedRequest): void {
+    const counter = counters[dialect.api];
+    counter.streamsStarted++;
+    const seed = fnv1a(request.prompt);
     const nextToken = tokenGenerator(seed);
+    const tokenCount = Math.min(tokensPerStream, request.maxTokens ?? Infinity);
+    const finishReason: FinishReason = tokenCount < tokensPerStream ? 'length' : 'stop';
+    const writer = dialect.open({ request, seed, intervalMs });
 
     let produced = 0;
     let clientLeft = false;
     let finished = false;
     let timer: NodeJS.Timeout | undefined;
 
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-    });
-    res.flushHeaders();
+    res.writeHead(200, { 'content-type': dialect.contentType, 'cache-control': 'no-cache' });
+    const head = writer.head();
+    if (head !== '') res.write(head);
+    else res.flushHeaders();
 
     res.once('close', () => {
       if (finished) return;
-      // The client hung up before [DONE]: stop producing at once.
+      // The client hung up before the stream's end: stop producing at once.
       clientLeft = true;
       finished = true;
       clearTimeout(timer);
-      counters.streamsCancelled++;
+      counter.streamsCancelled++;
     });
 
     const produce = (): void => {
@@ -145,19 +174,14 @@ export function createUpstreamServer(options: UpstreamOptions = {}): UpstreamSer
       if (finished) return;
       if (produced === tokenCount) {
         finished = true;
-        counters.streamsCompleted++;
-        res.end('data: [DONE]\n\n');
+        counter.streamsCompleted++;
+        res.end(writer.tail(finishReason));
         return;
       }
       // Counted honestly: the socket may be gone a moment before 'close' is emitted.
-      if (clientLeft || res.destroyed) counters.tokensAfterClientLeft++;
-      const chunk = {
-        id,
-        object: 'chat.completion.chunk',
-        choices: [{ index: 0, delta: { content: nextToken(produced) } }],
-      };
+      if (clientLeft || res.destroyed) counter.tokensAfterClientLeft++;
+      const flushed = res.write(writer.token(nextToken(produced)));
       produced++;
-      const flushed = res.write(`data: ${JSON.stringify(chunk)}\n\n`);
       if (flushed) {
         timer = setTimeout(produce, intervalMs);
       } else {
@@ -171,6 +195,23 @@ export function createUpstreamServer(options: UpstreamOptions = {}): UpstreamSer
   }
 
   return { server, stats };
+}
+
+/** GET routes: the counters, and model listings for clients that check them before streaming. */
+function serveListing(res: http.ServerResponse, path: string, stats: () => UpstreamStats): boolean {
+  switch (path) {
+    case '/debug/vars':
+      sendJson(res, 200, stats());
+      return true;
+    case '/v1/models':
+      sendJson(res, 200, { object: 'list', data: [{ id: MOCK_MODEL, object: 'model', created: 0, owned_by: 'streamer-leakcheck' }] });
+      return true;
+    case '/api/tags':
+      sendJson(res, 200, { models: [{ name: MOCK_MODEL, model: MOCK_MODEL, size: 0, details: { format: 'mock', family: 'mock' } }] });
+      return true;
+    default:
+      return false;
+  }
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
@@ -201,22 +242,6 @@ function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
     });
     req.once('error', reject);
   });
-}
-
-function validate(body: unknown): string | null {
-  if (typeof body !== 'object' || body === null) return 'body must be a JSON object';
-  const b = body as Partial<ChatCompletionRequest>;
-  if (!Array.isArray(b.messages) || b.messages.length === 0) return 'messages must be a non-empty array';
-  for (const m of b.messages) {
-    if (typeof m?.role !== 'string' || typeof m?.content !== 'string') {
-      return 'each message needs a string role and content';
-    }
-  }
-  if (b.stream !== true) return 'this mock only streams: set "stream": true';
-  if (b.max_tokens !== undefined && (!Number.isInteger(b.max_tokens) || b.max_tokens < 0)) {
-    return 'max_tokens must be a non-negative integer';
-  }
-  return null;
 }
 
 /** FNV-1a, 32 bits: a stable seed from the prompt. */

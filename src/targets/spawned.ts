@@ -11,6 +11,7 @@ import { attachProbe, probeEnv, type Probes } from '../probe/registry.js';
 import { listenersOf } from './descendants.js';
 import { findFreePort, LOOPBACK_HOST, waitForPort } from './ports.js';
 import type { ManagedProcess, ProcessSupervisor } from './supervisor.js';
+import { upstreamEnv } from './upstream.js';
 import type { StopOutcome, Target, TargetSample, TargetSpec } from './target.js';
 
 export interface StartContext {
@@ -105,8 +106,7 @@ export async function startTarget(spec: TargetSpec, ctx: StartContext): Promise<
       ...probeEnv(spec.probe, ctx.probes, label),
       PORT: String(port),
       HOST: LOOPBACK_HOST,
-      LLM_URL: ctx.upstreamUrl,
-      OPENAI_BASE_URL: ctx.upstreamUrl,
+      ...upstreamEnv(ctx.upstreamUrl),
     },
   });
   const origin = `http://${LOOPBACK_HOST}:${port}`;

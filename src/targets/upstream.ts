@@ -1,10 +1,13 @@
-/** The mock LLM upstream as a child process of the run, and its stats at /debug/vars. */
+/**
+ * The mock LLM upstream as a child process of the run, its stats at /debug/vars, and the environment
+ * that points a target's LLM client at it.
+ */
 import { request } from 'undici';
 import { TargetStartError } from '../core/errors.js';
+import { compiled } from '../core/paths.js';
 import type { UpstreamStats } from '../reference/upstream.js';
 import { findFreePort, LOOPBACK_HOST, waitForPort } from './ports.js';
 import type { ManagedProcess, ProcessSupervisor } from './supervisor.js';
-import { REFERENCE_MAIN } from './target.js';
 
 export interface UpstreamOptions {
   tokens: number;
@@ -15,8 +18,35 @@ export interface UpstreamOptions {
 /** What the upstream serves at GET /debug/vars. */
 export type { UpstreamStats };
 
+/**
+ * What each client library reads to find its API, pointed at the mock upstream. Each SDK joins its own
+ * paths to the variable, so the values differ in whether they carry `/v1`:
+ *   OPENAI_BASE_URL     openai-node defaults to https://api.openai.com/v1 and appends /chat/completions,
+ *                       /responses (as do @ai-sdk/openai and the Python SDK): the base includes /v1.
+ *   ANTHROPIC_BASE_URL  @anthropic-ai/sdk defaults to https://api.anthropic.com and appends /v1/messages.
+ *   OLLAMA_HOST         the Ollama CLI and ollama-js take scheme://host:port and append /api/chat.
+ *   LLM_URL             the reference streamers' own variable, an OpenAI-style base with /v1.
+ * The SDKs refuse to start without a key, and a target pointed at the mock needs no real one: the keys
+ * are placeholders, so a key from the harness's environment is never sent along either.
+ * `url` may be the upstream's origin or any URL on it: only its origin is used.
+ */
+export function upstreamEnv(url: string): Record<string, string> {
+  const origin = new URL(url).origin;
+  return {
+    LLM_URL: `${origin}/v1`,
+    OPENAI_BASE_URL: `${origin}/v1`,
+    OPENAI_API_KEY: MOCK_OPENAI_API_KEY,
+    ANTHROPIC_BASE_URL: origin,
+    ANTHROPIC_API_KEY: MOCK_ANTHROPIC_API_KEY,
+    OLLAMA_HOST: origin,
+  };
+}
+
+export const MOCK_OPENAI_API_KEY = 'sk-leakcheck-mock';
+export const MOCK_ANTHROPIC_API_KEY = 'sk-ant-leakcheck-mock';
+
 export interface RunningUpstream {
-  /** Base URL handed to targets as LLM_URL / OPENAI_BASE_URL, e.g. http://127.0.0.1:41234/v1 */
+  /** OpenAI-style base URL, e.g. http://127.0.0.1:41234/v1; a target's variables come from upstreamEnv(). */
   baseUrl: string;
   process: ManagedProcess;
   stats(): Promise<UpstreamStats | null>;
@@ -29,7 +59,7 @@ export async function startUpstream(supervisor: ProcessSupervisor, options: Upst
     name: 'upstream',
     command: process.execPath,
     args: [
-      REFERENCE_MAIN,
+      compiled('reference/main.js'),
       'upstream',
       '--port',
       String(port),
