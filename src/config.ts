@@ -95,7 +95,7 @@ export function parseConfig(raw: unknown, file: string, prefix = ''): ConfigValu
         values.expect.push(`${name}=${target.expect}`);
       }
       if (target.probe !== undefined) {
-        if (typeof target.probe !== 'string' || !isProbeChoice(target.probe)) fail(`${key}.probe`, 'must be "node", "go", "proc" or "auto"');
+        if (typeof target.probe !== 'string' || !isProbeChoice(target.probe)) fail(`${key}.probe`, 'must be "node", "python", "go", "proc" or "auto"');
         values.probe.push(`${name}=${target.probe}`);
       }
     }

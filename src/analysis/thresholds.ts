@@ -196,6 +196,64 @@ export const PROC_THREADS: MetricSpec = {
   decisive: true,
 };
 
+// ---------------------------------------------------------------------------------------------------
+// Python targets (sampled by the injected agent after gc.collect() until a pass frees nothing)
+
+/**
+ * Pending asyncio tasks over every running loop. The seed's bug in Python (a producer parked on
+ * `await queue.put(…)` into a bounded queue after its client left) keeps exactly 1 per disconnect;
+ * MEASURED_PLACEHOLDER (docs/measurements.md#python-tasks).
+ */
+export const PY_PENDING_TASKS: MetricSpec = {
+  key: 'pendingTasks',
+  label: 'pending asyncio tasks',
+  unit: 'count',
+  leakPerDisconnect: 0.02,
+  noiseFloor: 3,
+  decisive: true,
+};
+
+/**
+ * tracemalloc's traced memory (on by default: docs/measurements.md#python-tracemalloc), the Python heap
+ * as the interpreter allocated it, independent of pymalloc's arenas. MEASURED_PLACEHOLDER
+ * (docs/measurements.md#python-traced).
+ */
+export const PY_TRACED: MetricSpec = {
+  key: 'tracedBytes',
+  label: 'traced Python memory (tracemalloc)',
+  unit: 'bytes',
+  leakPerDisconnect: 128,
+  noiseFloor: 50_000,
+  decisive: true,
+};
+
+/**
+ * Objects the cycle collector tracks (`len(gc.get_objects())`: containers, not ints or strings).
+ * MEASURED_PLACEHOLDER (docs/measurements.md#python-objects).
+ */
+export const PY_GC_OBJECTS: MetricSpec = {
+  key: 'gcObjects',
+  label: 'GC-tracked objects',
+  unit: 'count',
+  leakPerDisconnect: 1,
+  noiseFloor: 500,
+  decisive: true,
+};
+
+/**
+ * Resident set of a Python target's process tree: advisory next to the agent's figures (pymalloc keeps
+ * arenas, glibc keeps freed chunks). As for the other RSS specs: leak 1 KB/disconnect, noise 2 MB
+ * (docs/measurements.md#python-rss).
+ */
+export const PY_RSS: MetricSpec = {
+  key: 'rssBytes',
+  label: 'resident memory (RSS)',
+  unit: 'bytes',
+  leakPerDisconnect: 1_000,
+  noiseFloor: 2_000_000,
+  decisive: false,
+};
+
 export const NODE_METRICS: MetricSpec[] = [
   NODE_HEAP_USED,
   NODE_EXTERNAL,
@@ -206,6 +264,8 @@ export const NODE_METRICS: MetricSpec[] = [
 ];
 export const GO_METRICS: MetricSpec[] = [GO_GOROUTINES, GO_HEAP_ALLOC, GO_RSS];
 export const PROC_METRICS: MetricSpec[] = [PROC_RSS, PROC_FDS, PROC_THREADS];
+/** In the order they are reported (the first decisive leak names the reason); fds and threads as /proc reads them. */
+export const PYTHON_METRICS: MetricSpec[] = [PY_PENDING_TASKS, NODE_LIVE_WORKERS, PY_TRACED, PY_GC_OBJECTS, PROC_FDS, PROC_THREADS, PY_RSS];
 
 const RUNTIME_KEYS = new Set(
   [...NODE_METRICS, ...GO_METRICS].filter((spec) => spec.key !== 'rssBytes').map((spec) => spec.key),

@@ -15,6 +15,7 @@ import {
   handlesCell,
   heapCell,
   metricColumns,
+  taskLines,
   verdictWord,
   viaText,
 } from './figures.js';
@@ -110,7 +111,7 @@ function targetNotes(c: ChalkInstance, target: TargetReport): string[] {
     }
     if (result.errors.examples.length > 0) notes.push(`first error: ${result.errors.examples[0]}`);
     for (const note of notes) lines.push(c.dim(`  ${result.scenario}: ${note}`));
-    const leaked = [attributionLines(result), result.verdict !== 'clean' ? goroutineLines(result) : null];
+    const leaked = [attributionLines(result), ...(result.verdict !== 'clean' ? [goroutineLines(result), taskLines(result)] : [])];
     for (const what of leaked) {
       if (!what) continue;
       lines.push(`  ${result.scenario}: ${what.title}${what.groups.length + what.paths.length > 0 ? ':' : ''}`);

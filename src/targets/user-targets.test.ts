@@ -49,7 +49,7 @@ describe('buildTargets', () => {
     [{ target: ['x=a', 'x=b'] }, /two targets have that name/],
     [{ target: ['old=node s.js'], builtin: ['node'] }, /two targets have that name/],
     [{ builtin: ['rust'] }, /--builtin "rust": choose node or go/],
-    [{ probe: ['new=python'] }, /expected node, go, proc or auto/],
+    [{ probe: ['new=ruby'] }, /expected node, python, go, proc or auto/],
     [{ path: 'http://example.com/chat/{id}' }, /not a URL: load only goes to the target on 127\.0\.0\.1/],
   ])('refuses %j with one clear line', (flags, message) => {
     expect(() => buildTargets(flags)).toThrow(UsageError);

@@ -3,6 +3,7 @@
  * `--probe`, `--path`, `--builtin`, `--self-check`. Pure; every mistake is a UsageError naming the flag.
  */
 import { UsageError } from '../core/errors.js';
+import { isProbeChoice } from '../probe/probe.js';
 import { builtinGoTarget, builtinTarget, DEFAULT_STREAM_PATH, type Expectation, type ProbeKind, type TargetSpec } from './target.js';
 
 export interface TargetFlags {
@@ -103,9 +104,7 @@ export function buildTargets(flags: TargetFlags, goBinary?: string): TargetSpec[
   }
   for (const value of flags.probe ?? []) {
     const [name, probe] = splitPair('--probe', value);
-    if (probe !== 'node' && probe !== 'go' && probe !== 'proc' && probe !== 'auto') {
-      throw new UsageError(`--probe ${name}=${probe}: expected node, go, proc or auto`);
-    }
+    if (!isProbeChoice(probe)) throw new UsageError(`--probe ${name}=${probe}: expected node, python, go, proc or auto`);
     const target = targets.find((t) => t.name === name);
     if (!target) throw new UsageError(`--probe ${name}=${probe}: no target named ${name} (targets: ${known()})`);
     target.probe = probe as ProbeKind;
