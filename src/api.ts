@@ -48,8 +48,8 @@ export interface LeakcheckOptions {
   probe?: Array<`${string}=${ProbeKind}`>;
   /** Stream route of targets that name none (default /chat/stream/{id}). */
   path?: string;
-  /** Built-in reference pairs: 'node' (old/new, the default without targets) and 'go' (needs Go). */
-  builtin?: Array<'node' | 'go'>;
+  /** Built-in reference pairs: 'node' (old/new, the default without targets), 'go' (needs Go) and 'python'. */
+  builtin?: Array<'node' | 'go' | 'python'>;
   /** Also run the built-in leaky server first, as a positive control. */
   selfCheck?: boolean;
   /** Scenario names, files or folders, or 'all' (default: ['mixed']). */

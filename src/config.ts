@@ -102,7 +102,7 @@ export function parseConfig(raw: unknown, file: string, prefix = ''): ConfigValu
   }
   if (config.builtin !== undefined) {
     values.builtin = strings('builtin', config.builtin);
-    values.builtin.forEach((kind, i) => kind === 'node' || kind === 'go' || fail(`builtin[${i}]`, 'must be "node" or "go"'));
+    values.builtin.forEach((kind, i) => ['node', 'go', 'python'].includes(kind) || fail(`builtin[${i}]`, 'must be "node", "go" or "python"'));
   }
   if (config.selfCheck !== undefined) values.selfCheck = typeof config.selfCheck === 'boolean' ? config.selfCheck : fail('selfCheck', 'must be true or false');
   if (config.parallel !== undefined) values.parallel = typeof config.parallel === 'boolean' ? config.parallel : fail('parallel', 'must be true or false');

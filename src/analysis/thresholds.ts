@@ -214,8 +214,37 @@ export const PY_PENDING_TASKS: MetricSpec = {
 };
 
 /**
- * tracemalloc's traced memory (on by default: docs/measurements.md#python-tracemalloc), the Python heap
- * as the interpreter allocated it, independent of pymalloc's arenas. MEASURED_PLACEHOLDER
+ * Memory blocks the interpreter holds (`sys.getallocatedblocks()`): every object of any size, a string
+ * or a bytes buffer too, at no cost to the target. The leaked producer holds ~50 per disconnect; a
+ * clean server's count comes to rest after its first requests. MEASURED_PLACEHOLDER
+ * (docs/measurements.md#python-blocks).
+ */
+export const PY_ALLOCATED_BLOCKS: MetricSpec = {
+  key: 'allocatedBlocks',
+  label: 'allocated blocks',
+  unit: 'count',
+  leakPerDisconnect: 0.5,
+  noiseFloor: 100,
+  decisive: true,
+};
+
+/**
+ * Objects the cycle collector tracks (`len(gc.get_objects())`: containers, not ints or strings): what a
+ * leaked task keeps of the program's structures. MEASURED_PLACEHOLDER (docs/measurements.md#python-objects).
+ */
+export const PY_GC_OBJECTS: MetricSpec = {
+  key: 'gcObjects',
+  label: 'GC-tracked objects',
+  unit: 'count',
+  leakPerDisconnect: 0.5,
+  noiseFloor: 100,
+  decisive: true,
+};
+
+/**
+ * tracemalloc's traced memory, when it runs (off by default: it costs the server 3-5x the CPU per
+ * disconnect; docs/measurements.md#python-tracemalloc): the Python heap in bytes, independent of
+ * pymalloc's arenas. Set as for the V8 heap: 128 B/disconnect, noise 50 KB. MEASURED_PLACEHOLDER
  * (docs/measurements.md#python-traced).
  */
 export const PY_TRACED: MetricSpec = {
@@ -224,19 +253,6 @@ export const PY_TRACED: MetricSpec = {
   unit: 'bytes',
   leakPerDisconnect: 128,
   noiseFloor: 50_000,
-  decisive: true,
-};
-
-/**
- * Objects the cycle collector tracks (`len(gc.get_objects())`: containers, not ints or strings).
- * MEASURED_PLACEHOLDER (docs/measurements.md#python-objects).
- */
-export const PY_GC_OBJECTS: MetricSpec = {
-  key: 'gcObjects',
-  label: 'GC-tracked objects',
-  unit: 'count',
-  leakPerDisconnect: 1,
-  noiseFloor: 500,
   decisive: true,
 };
 
@@ -265,7 +281,7 @@ export const NODE_METRICS: MetricSpec[] = [
 export const GO_METRICS: MetricSpec[] = [GO_GOROUTINES, GO_HEAP_ALLOC, GO_RSS];
 export const PROC_METRICS: MetricSpec[] = [PROC_RSS, PROC_FDS, PROC_THREADS];
 /** In the order they are reported (the first decisive leak names the reason); fds and threads as /proc reads them. */
-export const PYTHON_METRICS: MetricSpec[] = [PY_PENDING_TASKS, NODE_LIVE_WORKERS, PY_TRACED, PY_GC_OBJECTS, PROC_FDS, PROC_THREADS, PY_RSS];
+export const PYTHON_METRICS: MetricSpec[] = [PY_PENDING_TASKS, NODE_LIVE_WORKERS, PY_ALLOCATED_BLOCKS, PY_TRACED, PY_GC_OBJECTS, PROC_FDS, PROC_THREADS, PY_RSS];
 
 const RUNTIME_KEYS = new Set(
   [...NODE_METRICS, ...GO_METRICS].filter((spec) => spec.key !== 'rssBytes').map((spec) => spec.key),

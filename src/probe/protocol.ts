@@ -115,6 +115,8 @@ export interface PythonProcessSample {
   pid: number;
   /** len(gc.get_objects()): objects the cycle collector tracks (containers, not ints or strings). */
   gcObjects: number;
+  /** sys.getallocatedblocks(): every block pymalloc handed out, any object of any size; null without pymalloc. */
+  allocatedBlocks: number | null;
   /** tracemalloc.get_traced_memory()[0], null when tracemalloc is not tracing. */
   tracedBytes: number | null;
   /** Tasks not done, over every running event loop. */

@@ -7,7 +7,7 @@ import { ProcessSupervisor, type ManagedProcess } from '../targets/supervisor.js
 import { findFreePort, waitForPort } from '../targets/ports.js';
 import { ProbeHub } from './hub.js';
 import type { ProbeSubject } from './probe.js';
-import { pythonProbe, PYTHON_AGENT_DIR } from './python.js';
+import { pythonProbe, PYTHON_AGENT_DIR, TRACEMALLOC_ENV } from './python.js';
 import { attachProbe, createProbes } from './registry.js';
 import { request } from 'undici';
 
@@ -75,7 +75,8 @@ describe('the Python agent', () => {
     const line = lineOf('waiting_tasks.py', 'await event.wait()');
     expect(sample.breakdown[`tasks [Event.wait] wait_for at waiting_tasks.py:${line}`]).toBe(50);
     expect(sample.values.gcObjects).toBeGreaterThan(1000);
-    expect(sample.values.tracedBytes).toBeGreaterThan(10_000); // tracemalloc is on by default
+    expect(sample.values.allocatedBlocks).toBeGreaterThan(sample.values.gcObjects!);
+    expect(sample.values.tracedBytes).toBeUndefined(); // tracemalloc is off by default
     expect(sample.values.fds).toBeGreaterThan(0);
     expect(sample.values.blockedLoops).toBe(0);
   });
@@ -147,7 +148,15 @@ describe('the Python agent', () => {
 
   it('names where a leaked FastAPI producer waits, what it was created by, and what it holds', async () => {
     const port = await findFreePort();
-    const { child, subject } = start('fastapi', ['-m', 'uvicorn', 'fastapi_app:app', '--http', 'h11', '--port', String(port), '--log-level', 'warning']);
+    // With tracemalloc on (STREAMER_LEAKCHECK_TRACEMALLOC=1), its allocation sites too.
+    process.env[TRACEMALLOC_ENV] = '1';
+    const { child, subject } = (() => {
+      try {
+        return start('fastapi', ['-m', 'uvicorn', 'fastapi_app:app', '--http', 'h11', '--port', String(port), '--log-level', 'warning']);
+      } finally {
+        delete process.env[TRACEMALLOC_ENV];
+      }
+    })();
     expect(await waitForPort(port, { timeoutMs: 15_000, isAlive: () => child.running })).toBe('ready');
     const session = (await probe().detect({ ...subject, origin: `http://127.0.0.1:${port}` }, { required: false, startTimeoutMs: 10_000 }))!;
     expect(session).not.toBeNull();
@@ -161,6 +170,8 @@ describe('the Python agent', () => {
     const after = await session.sample();
     await evidence.end('leak');
     expect(after.values.pendingTasks! - before.values.pendingTasks!).toBe(60);
+    expect(after.values.tracedBytes! - before.values.tracedBytes!).toBeGreaterThan(60 * 1000);
+    expect(after.values.allocatedBlocks! - before.values.allocatedBlocks!).toBeGreaterThan(60 * 20);
 
     const result = { per: 'disconnect' } as Parameters<typeof evidence.conclude>[0];
     evidence.conclude(result, { disconnectsSinceStart: 60, seriesSpan: 60 });

@@ -11,7 +11,7 @@
  */
 import { readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { PYTHON_METRICS, PY_PENDING_TASKS, PY_TRACED, type Verdict } from '../analysis/index.js';
+import { PYTHON_METRICS, PY_ALLOCATED_BLOCKS, PY_PENDING_TASKS, PY_TRACED, type Verdict } from '../analysis/index.js';
 import { diffObjectTypes, diffTaskGroups, diffTracedLines, type TaskGroup, type TracedLine } from '../analysis/tasks.js';
 import { TargetStartError } from '../core/errors.js';
 import { compiled } from '../core/paths.js';
@@ -26,13 +26,14 @@ import type { PythonEvidenceRead, PythonProcessSample } from './protocol.js';
 export const PYTHON_AGENT_DIR = compiled('probe/python-agent');
 
 /**
- * How many frames tracemalloc keeps per allocation in the target: '1' (the default: the site that
- * allocated is what "what leaked" names, and one frame costs least), a larger number, or '0' for off.
- * Read from the harness's environment; docs/measurements.md#python-tracemalloc has the overhead.
+ * tracemalloc in the target, from the harness's environment: '0' (the default: off, it costs the server
+ * 3-5x the CPU per disconnect, docs/measurements.md#python-tracemalloc) or how many frames to keep per
+ * allocation ('1': the site that allocated, which is what "what leaked" names). A target that starts it
+ * itself (PYTHONTRACEMALLOC) is read the same way.
  */
 export const TRACEMALLOC_ENV = 'STREAMER_LEAKCHECK_TRACEMALLOC';
 const AGENT_TRACEMALLOC_ENV = 'STREAMER_LEAKCHECK_PROBE_TRACEMALLOC';
-export const DEFAULT_TRACEMALLOC_FRAMES = '1';
+export const DEFAULT_TRACEMALLOC_FRAMES = '0';
 
 /** How long 'auto' waits for the agent of a tree that runs Python (its hello comes before the program's code). */
 const AUTO_DETECT_MS = 500;
@@ -42,12 +43,16 @@ const EVIDENCE_TIMEOUT_MS = 120_000;
 /** Passes of gc.collect() per reading at most; a reading stops at the first pass that frees nothing. */
 const MAX_GC_PASSES = 6;
 
+/**
+ * Allocated blocks stand for retained memory in charts: they count every object, tracemalloc or not. The
+ * bytes of a target's overall figures and budgets are tracemalloc's (none when it is off).
+ */
 export const PYTHON_DESCRIPTION: ProbeDescription = {
   via: 'the Python agent',
-  heap: PY_TRACED,
+  heap: PY_ALLOCATED_BLOCKS,
   handles: PY_PENDING_TASKS,
   overall: { bytes: PY_TRACED.key, handles: PY_PENDING_TASKS.key },
-  tableMetrics: ['pendingTasks', 'tracedBytes', 'gcObjects', 'fds'],
+  tableMetrics: ['pendingTasks', 'allocatedBlocks', 'gcObjects', 'tracedBytes', 'fds'],
   heapNote: null,
 };
 
@@ -137,12 +142,14 @@ class PythonSession implements ProbeSession {
     let gcObjects = 0;
     let blockedLoops = 0;
     let tracedBytes: number | null = null;
+    let allocatedBlocks: number | null = null;
     const processes: ProbeSample['processes'] = [];
     for (const { value: s } of answers) {
       pendingTasks += s.pendingTasks;
       gcObjects += s.gcObjects;
       blockedLoops += s.blockedLoops;
       if (s.tracedBytes !== null) tracedBytes = (tracedBytes ?? 0) + s.tracedBytes;
+      if (s.allocatedBlocks !== null) allocatedBlocks = (allocatedBlocks ?? 0) + s.allocatedBlocks;
       for (const [place, count] of Object.entries(s.tasksByPlace)) {
         breakdown[`${TASK_KIND_PREFIX}${place}`] = (breakdown[`${TASK_KIND_PREFIX}${place}`] ?? 0) + count;
       }
@@ -151,6 +158,7 @@ class PythonSession implements ProbeSession {
     if (blockedLoops > 0) breakdown['event loops not answering (blocked)'] = blockedLoops;
     const values: Record<string, number> = { pendingTasks, gcObjects, blockedLoops };
     if (tracedBytes !== null) values.tracedBytes = tracedBytes;
+    if (allocatedBlocks !== null) values.allocatedBlocks = allocatedBlocks;
     if (this.subject.pid !== null) {
       // The whole tree, as the /proc probe reads it: a wrapper's or a worker's descriptors count too.
       const tree = await sampleProcTree(this.subject.pid);

@@ -170,6 +170,8 @@ def _sample(request):
     passes = _collect(_bounded(request.get("maxGcPasses"), 1, 20, 6))
     # Read before anything below allocates: the lists built to answer are not the program's.
     traced = _traced_bytes()
+    # 0 where pymalloc is not in use (PYTHONMALLOC=malloc, other interpreters): then not a figure at all.
+    blocks = getattr(sys, "getallocatedblocks", lambda: 0)() or None
     objects = gc.get_objects()
     gc_objects = len(objects)
     loops = _running_loops(objects)
@@ -182,6 +184,7 @@ def _sample(request):
     return {
         "pid": os.getpid(),
         "gcObjects": gc_objects,
+        "allocatedBlocks": blocks,
         "tracedBytes": traced,
         "pendingTasks": len(tasks["tasks"]),
         "loops": len(loops),
