@@ -51,7 +51,7 @@ describe('targetsOf: leakcheck() options -> the run targets', () => {
 
   it.each([
     [{ targets: [{ name: 'api', command: 'x', expect: 'leaky' }] }, 'leakcheck(): targets[0].expect: expected leak or clean (got "leaky")'],
-    [{ targets: ['ok=x', { name: 'py', command: 'x', probe: 'python' }] }, 'leakcheck(): targets[1].probe: expected node, go, proc or auto (got "python")'],
+    [{ targets: ['ok=x', { name: 'py', command: 'x', probe: 'ruby' }] }, 'leakcheck(): targets[1].probe: expected node, python, go, proc or auto (got "ruby")'],
     [{ targets: [{ name: 'a b', command: 'x' }] }, /^leakcheck\(\): targets\[0\]\.name: the name must be 1–40 letters.* \(got "a b"\)$/],
     [{ targets: [{ name: 'a=b', command: 'x' }] }, /^leakcheck\(\): targets\[0\]\.name: the name must be 1–40 letters.* \(got "a=b"\)$/],
     [{ targets: [{ name: '-api', command: 'x' }] }, /^leakcheck\(\): targets\[0\]\.name: the name must be 1–40 letters.* \(got "-api"\)$/],

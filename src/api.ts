@@ -57,8 +57,8 @@ export interface LeakcheckOptions {
   path?: string;
   /** What every user target is sent (method, path, headers, body, framing), under each target's own `request`. */
   request?: RequestOptions;
-  /** Built-in reference pairs: 'node' (old/new, the default without targets) and 'go' (needs Go). */
-  builtin?: Array<'node' | 'go'>;
+  /** Built-in reference pairs: 'node' (old/new, the default without targets), 'go' (needs Go) and 'python'. */
+  builtin?: Array<'node' | 'go' | 'python'>;
   /** Also run the built-in leaky server first, as a positive control. */
   selfCheck?: boolean;
   /** Scenario names, files or folders, or 'all' (default: ['mixed']). */

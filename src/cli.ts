@@ -110,7 +110,9 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--framing <sse|ndjson|chunks>', 'what an event is in the response (default: chosen from its Content-Type)')
     .option('--curl <command>', 'take the method, headers, body and path of user targets from a curl command line (devtools "Copy as cURL")')
     .option('--probe <name=node|go|proc|auto>', 'how to sample a target: the injected Node agent, pprof/expvar, /proc, or auto (default); repeatable', collect)
-    .option('--builtin <kind>', 'run a built-in reference pair: node (old/new, the default without targets) or go (go-old/go-new, needs Go)', collect)
+    .option('--builtin <kind>', 'run a built-in reference pair: node (old/new, the default without targets), go (go-old/go-new, needs Go) or python (py-old/py-new)', collect)
+    .option('--node <path>', 'the Node that targets run on: the reference servers, and first on PATH for user targets (default: STREAMER_LEAKCHECK_NODE, else this one)')
+    .option('--python <path>', 'the interpreter of the Python reference pair (default: STREAMER_LEAKCHECK_PYTHON, else python3)')
     .option('--self-check', 'also run the built-in leaky server (first in line) as a positive control: fail if this machine cannot see its leak')
     .option('-s, --scenario <name|file|dir>', `scenario to run, repeatable: a shipped name, a JSON file, a folder, or "all" (default: ${DEFAULT_SCENARIOS.join(', ')})`, collect)
     .option('--seed <n>', 'seed for every random choice; the same seed repeats the same client script', integer('--seed', 0, 2 ** 31 - 1))
@@ -152,6 +154,8 @@ Examples:
                                                      an OpenAI-compatible POST; the token is read at run time, printed as ***
   $ npx streamer-leakcheck run --target app='npm run dev' --curl 'curl http://localhost:3000/api/chat -H ... --data-raw ...'
                                                      the request as the browser sent it (its host becomes the target's)
+  $ npx streamer-leakcheck run --builtin python      the seed's streamers in asyncio, read by the Python agent
+  $ npx streamer-leakcheck run --node ~/node-v22/bin/node   the reference pair on another Node
   $ npx streamer-leakcheck run --target api='npm start' --junit leakcheck.xml --max-bytes-per-disconnect 512
 
 Targets get PORT and HOST=127.0.0.1, and the mock LLM's URL in LLM_URL and OPENAI_BASE_URL.

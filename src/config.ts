@@ -99,14 +99,14 @@ export function parseConfig(raw: unknown, file: string, prefix = ''): ConfigValu
         values.expect.push(`${name}=${target.expect}`);
       }
       if (target.probe !== undefined) {
-        if (typeof target.probe !== 'string' || !isProbeChoice(target.probe)) fail(`${key}.probe`, 'must be "node", "go", "proc" or "auto"');
+        if (typeof target.probe !== 'string' || !isProbeChoice(target.probe)) fail(`${key}.probe`, 'must be "node", "python", "go", "proc" or "auto"');
         values.probe.push(`${name}=${target.probe}`);
       }
     }
   }
   if (config.builtin !== undefined) {
     values.builtin = strings('builtin', config.builtin);
-    values.builtin.forEach((kind, i) => kind === 'node' || kind === 'go' || fail(`builtin[${i}]`, 'must be "node" or "go"'));
+    values.builtin.forEach((kind, i) => ['node', 'go', 'python'].includes(kind) || fail(`builtin[${i}]`, 'must be "node", "go" or "python"'));
   }
   if (config.selfCheck !== undefined) values.selfCheck = typeof config.selfCheck === 'boolean' ? config.selfCheck : fail('selfCheck', 'must be true or false');
   if (config.parallel !== undefined) values.parallel = typeof config.parallel === 'boolean' ? config.parallel : fail('parallel', 'must be true or false');

@@ -1,7 +1,8 @@
 /**
  * Servers the tool did not write, started the way their owners start them, with no change to their
- * code: a Node server behind `npm start`, a clustered Node server, and a Python server sampled through
- * /proc. Plus --self-check, the positive control that a run on one's own servers can add.
+ * code: a Node server behind `npm start`, a clustered Node server, and a threaded (not asyncio) Python
+ * server, read by the Python agent with its descriptors from /proc. Plus --self-check, the positive
+ * control that a run on one's own servers can add.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -60,14 +61,14 @@ describe('checking servers the tool did not write', () => {
     expect(clustered.heap.bytesPerDisconnect!).toBeGreaterThan(6000);
     expect(clustered.heap.bytesPerDisconnect!).toBeLessThan(12000);
 
-    // Not Node: judged through /proc, one descriptor per disconnect.
+    // Python without asyncio: the agent reads it (no loop, no tasks), one descriptor per disconnect.
     const pyLeak = byName['py-fd-leak']!;
-    expect(pyLeak.probe).toBe('proc');
+    expect(pyLeak.probe).toBe('python');
     expect(pyLeak.verdict).toBe('leak');
     const fds = pyLeak.scenarios[0]!.metrics.find((m) => m.key === 'fds')!;
     expect(fds.perDisconnect).toBeGreaterThan(0.9);
     expect(fds.perDisconnect).toBeLessThan(1.1);
-    expect(byName['py-clean']!.probe).toBe('proc');
+    expect(byName['py-clean']!.probe).toBe('python');
     expect(byName['py-clean']!.verdict).not.toBe('leak');
 
     expect(await processesMentioning(out)).toEqual([]);

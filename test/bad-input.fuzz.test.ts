@@ -148,7 +148,7 @@ describe('bad command lines (generated)', () => {
   const numeric = ['--seed', '--upstream-tokens', '--upstream-interval-ms', '--start-timeout', '--settle-ms'];
   const badNumbers = ['-1', 'abc', '1.5', '1e99', '', '0x10', '99999999999'];
   const pairs = ['--expect', '--probe'];
-  const badPairs = ['nobody=leak', 'old', '=clean', 'old=sometimes', 'a b=x', 'new=python'];
+  const badPairs = ['nobody=leak', 'old', '=clean', 'old=sometimes', 'a b=x', 'new=ruby'];
   const badTargets = ['old', '=node s.js', 'a b=node s.js', 'x=', 'x=  ', 'old=node s.js --builtin'];
 
   it('exits 2 with one line for every bad option value, writing nothing', async () => {
@@ -202,7 +202,7 @@ describe('bad config files (generated)', () => {
   };
   /** Values no key of the config accepts in the place they are put (each key's own type is avoided). */
   const badFor: Record<string, Json[]> = {
-    targets: [[], 'api=node s.js', 7, null, { api: 7 }, { api: { command: '' } }, { api: { command: 'x', expect: 'sometimes' } }, { api: { command: 'x', probe: 'python' } }, { api: { command: 'x', extra: 1 } }, { 'a b': 'x' }],
+    targets: [[], 'api=node s.js', 7, null, { api: 7 }, { api: { command: '' } }, { api: { command: 'x', expect: 'sometimes' } }, { api: { command: 'x', probe: 'ruby' } }, { api: { command: 'x', extra: 1 } }, { 'a b': 'x' }],
     builtin: ['node', [7], ['java'], {}, null],
     selfCheck: ['yes', 1, null, []],
     scenarios: ['mixed', [7], [''], {}, null],

@@ -79,6 +79,9 @@ describe('installed from an npm pack tarball', () => {
     const files = (await readdir(root, { recursive: true })).map(String);
     expect(files).toContain(path.join('dist', 'src', 'cli.js'));
     expect(files).toContain(path.join('dist', 'src', 'probe', 'agent.cjs'));
+    // The Python agent is not compiled: the build copies it beside the JavaScript.
+    expect(files).toContain(path.join('dist', 'src', 'probe', 'python-agent', 'sitecustomize.py'));
+    expect(files).toContain(path.join('dist', 'src', 'probe', 'python-agent', 'streamer_leakcheck_agent.py'));
     expect(files).toContain(path.join('scenarios', 'mixed.json'));
     expect(files).toContain(path.join('go', 'streamer', 'main.go'));
     expect(files.filter((f) => f.endsWith('.test.js') || f.endsWith('.test.ts'))).toEqual([]);

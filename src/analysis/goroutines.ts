@@ -50,6 +50,21 @@ export function diffGoroutineGroups(
   disconnects: number,
   top = 10,
 ): GrownGoroutineGroup[] {
+  return diffWaitGroups(before, after, disconnects, { minCount: MIN_GROUP_COUNT, minCountPerDisconnect: MIN_GROUP_COUNT_PER_DISCONNECT, top });
+}
+
+/**
+ * Groups of waiters (goroutines, asyncio tasks: the same shape) that grew between two reads, by at least
+ * `minCount` and `minCountPerDisconnect`: the program's own groups first, then up to five of the
+ * libraries', each by growth.
+ */
+export function diffWaitGroups(
+  before: readonly GoroutineGroup[],
+  after: readonly GoroutineGroup[],
+  disconnects: number,
+  limits: { minCount: number; minCountPerDisconnect: number; top: number },
+): GrownGoroutineGroup[] {
+  const { minCount, minCountPerDisconnect, top } = limits;
   const per = Math.max(1, disconnects);
   const countBefore = new Map<string, number>();
   for (const group of before) {
@@ -59,7 +74,7 @@ export function diffGoroutineGroups(
   const grown: GrownGoroutineGroup[] = [];
   for (const group of after) {
     const count = group.count - (countBefore.get(goroutineGroupKey(group)) ?? 0);
-    if (count < MIN_GROUP_COUNT || count / per < MIN_GROUP_COUNT_PER_DISCONNECT) continue;
+    if (count < minCount || count / per < minCountPerDisconnect) continue;
     grown.push({ ...group, count, countPerDisconnect: count / per });
   }
   // Ties in a stable order, whatever order the dump listed the goroutines in.

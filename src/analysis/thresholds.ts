@@ -196,6 +196,89 @@ export const PROC_THREADS: MetricSpec = {
   decisive: true,
 };
 
+// ---------------------------------------------------------------------------------------------------
+// Python targets (sampled by the injected agent after gc.collect() until a pass frees nothing)
+
+/**
+ * Pending asyncio tasks over every running loop, integers and noiseless after a settle: the seed's bug
+ * in Python (a producer parked on `await queue.put(…)` into a bounded queue after its client left) keeps
+ * 1.00 per disconnect on py-old, FastAPI and aiohttp alike; their fixed twins moved 0 in every cycle.
+ * Leak 0.02 and noise 3 as for goroutines: a few connections' tasks may still be closing at sample time
+ * (docs/measurements.md#python-tasks).
+ */
+export const PY_PENDING_TASKS: MetricSpec = {
+  key: 'pendingTasks',
+  label: 'pending asyncio tasks',
+  unit: 'count',
+  leakPerDisconnect: 0.02,
+  noiseFloor: 3,
+  decisive: true,
+};
+
+/**
+ * Memory blocks the interpreter holds (`sys.getallocatedblocks()`): every object of any size, a string
+ * or a bytes buffer too, at no cost to the target. A leaked producer holds 54–154 per disconnect.
+ * - noise 1500: a clean FastAPI on uvicorn 0.17 swung up to ±1303 between cycles (its keep-alive timer
+ *   keeps each closed connection's protocol, ~41 blocks, for 5 s); py-new and aiohttp ≤ 47.
+ * - leak 0.5/disconnect: one object per two disconnects, 100× below the smallest leaked producer.
+ * (docs/measurements.md#python-blocks)
+ */
+export const PY_ALLOCATED_BLOCKS: MetricSpec = {
+  key: 'allocatedBlocks',
+  label: 'allocated blocks',
+  unit: 'count',
+  leakPerDisconnect: 0.5,
+  noiseFloor: 1500,
+  decisive: true,
+};
+
+/**
+ * Objects the cycle collector tracks (`len(gc.get_objects())`: containers, not ints or strings): a
+ * leaked producer keeps 17–50 per disconnect. Noise 500: the clean FastAPI's keep-alive timers swung it
+ * up to ±442 (14 per connection held); py-new and aiohttp ≤ 6. Leak 0.5/disconnect, as for blocks; the
+ * figure that still counts where pymalloc does not (docs/measurements.md#python-objects).
+ */
+export const PY_GC_OBJECTS: MetricSpec = {
+  key: 'gcObjects',
+  label: 'GC-tracked objects',
+  unit: 'count',
+  leakPerDisconnect: 0.5,
+  noiseFloor: 500,
+  decisive: true,
+};
+
+/**
+ * tracemalloc's traced memory, when it runs (off by default: it cost the servers 3-5x the CPU per
+ * disconnect; docs/measurements.md#python-tracemalloc): the Python heap in bytes, independent of
+ * pymalloc's arenas. A leaked producer held 6.8 KB (FastAPI) to 46 KB (py-old, its upstream's unread
+ * answer) per disconnect.
+ * - noise 100 KB: the clean FastAPI swung up to 79 KB between cycles (uvicorn's keep-alive timers, as
+ *   for blocks); py-new ±4.7 KB.
+ * - leak 128 B/disconnect, as for the V8 heap (docs/measurements.md#python-traced).
+ */
+export const PY_TRACED: MetricSpec = {
+  key: 'tracedBytes',
+  label: 'traced Python memory (tracemalloc)',
+  unit: 'bytes',
+  leakPerDisconnect: 128,
+  noiseFloor: 100_000,
+  decisive: true,
+};
+
+/**
+ * Resident set of a Python target's process tree: advisory next to the agent's figures (pymalloc keeps
+ * arenas, glibc keeps freed chunks). As for the other RSS specs: leak 1 KB/disconnect, noise 2 MB
+ * (docs/measurements.md#python-rss).
+ */
+export const PY_RSS: MetricSpec = {
+  key: 'rssBytes',
+  label: 'resident memory (RSS)',
+  unit: 'bytes',
+  leakPerDisconnect: 1_000,
+  noiseFloor: 2_000_000,
+  decisive: false,
+};
+
 export const NODE_METRICS: MetricSpec[] = [
   NODE_HEAP_USED,
   NODE_EXTERNAL,
@@ -206,6 +289,8 @@ export const NODE_METRICS: MetricSpec[] = [
 ];
 export const GO_METRICS: MetricSpec[] = [GO_GOROUTINES, GO_HEAP_ALLOC, GO_RSS];
 export const PROC_METRICS: MetricSpec[] = [PROC_RSS, PROC_FDS, PROC_THREADS];
+/** In the order they are reported (the first decisive leak names the reason); fds and threads as /proc reads them. */
+export const PYTHON_METRICS: MetricSpec[] = [PY_PENDING_TASKS, NODE_LIVE_WORKERS, PY_ALLOCATED_BLOCKS, PY_TRACED, PY_GC_OBJECTS, PROC_FDS, PROC_THREADS, PY_RSS];
 
 const RUNTIME_KEYS = new Set(
   [...NODE_METRICS, ...GO_METRICS].filter((spec) => spec.key !== 'rssBytes').map((spec) => spec.key),

@@ -1,7 +1,8 @@
 /**
- * The harness's end of the probe: a Unix socket server in a fresh 0700 directory. Every Node process of
- * a target (the server, an `npm start` wrapper, cluster workers) connects with a hello naming its label;
- * the hub keeps them by label and asks them for samples one process at a time.
+ * The harness's end of the probe: a Unix socket server in a fresh 0700 directory. Every Node or Python
+ * process of a target (the server, an `npm start` wrapper, cluster or uvicorn workers) connects with a
+ * hello naming its label and its runtime; the hub keeps them by label and asks them for samples one
+ * process at a time.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { compiled } from '../core/paths.js';
 import {
   PROBE_ENV,
   type AgentHello,
+  type AgentRuntime,
   type AgentReply,
   type NodeProcessSample,
   type SampleRequest,
@@ -34,8 +36,13 @@ export interface AgentInfo {
   pid: number;
   ppid: number;
   argv: string[];
+  /** 'node' for a hello that names no runtime (the Node agent's). */
+  runtime: AgentRuntime;
   nodeVersion: string;
+  /** The runtime's version as a reader wants it: 'Node v22.12.0', 'CPython 3.11.2'. */
+  version: string;
   gc: boolean;
+  tracemalloc: boolean;
 }
 
 class AgentConnection {
@@ -62,7 +69,7 @@ class AgentConnection {
     const request: Omit<SampleRequest, 'id'> = { cmd: 'sample', ...settle };
     const reply = await this.ask(request, SAMPLE_TIMEOUT_MS);
     if (!('sample' in reply)) throw new Error(`agent ${this.info.pid} answered a sample request with something else`);
-    return reply.sample;
+    return reply.sample as NodeProcessSample;
   }
 
   async snapshot(path: string): Promise<SnapshotWritten> {
@@ -71,7 +78,7 @@ class AgentConnection {
     return reply.snapshot;
   }
 
-  private ask(request: Record<string, unknown>, timeoutMs: number): Promise<Extract<AgentReply, { ok: true }>> {
+  ask(request: Record<string, unknown>, timeoutMs: number): Promise<Extract<AgentReply, { ok: true }>> {
     if (this.closed) return Promise.reject(new Error(`agent ${this.info.pid} is gone`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -138,29 +145,33 @@ export class ProbeHub {
     return new ProbeHub(server, directory, socketPath, randomBytes(16).toString('hex'));
   }
 
+  /** Where an agent of any runtime finds the hub, and the label it says hello with. */
+  connectionEnv(label: string): Record<string, string> {
+    return { [PROBE_ENV.socket]: this.socketPath, [PROBE_ENV.token]: this.token, [PROBE_ENV.label]: label };
+  }
+
   /**
    * Environment for a target whose Node processes should be probed under `label`. Appends the preload
    * to any NODE_OPTIONS the harness itself was given.
    */
   envFor(label: string, baseNodeOptions = process.env.NODE_OPTIONS ?? ''): Record<string, string> {
     const preload = `--require ${JSON.stringify(AGENT_PATH)}`;
-    return {
-      [PROBE_ENV.socket]: this.socketPath,
-      [PROBE_ENV.token]: this.token,
-      [PROBE_ENV.label]: label,
-      NODE_OPTIONS: baseNodeOptions ? `${baseNodeOptions} ${preload}` : preload,
-    };
+    return { ...this.connectionEnv(label), NODE_OPTIONS: baseNodeOptions ? `${baseNodeOptions} ${preload}` : preload };
   }
 
-  /** Agents connected under `label` that are still connected. */
-  agentsOf(label: string): AgentInfo[] {
-    return [...this.agents].filter((a) => a.info.label === label && !a.closed).map((a) => a.info);
+  /** Agents of `runtime` connected under `label` that are still connected. */
+  agentsOf(label: string, runtime: AgentRuntime = 'node'): AgentInfo[] {
+    return this.connected(label, runtime).map((a) => a.info);
   }
 
-  /** Wait until at least `count` agents are connected under `label`. Resolves false on timeout. */
-  async waitForAgents(label: string, count: number, timeoutMs: number, isAlive?: () => boolean): Promise<boolean> {
+  private connected(label: string, runtime: AgentRuntime): AgentConnection[] {
+    return [...this.agents].filter((a) => a.info.label === label && a.info.runtime === runtime && !a.closed);
+  }
+
+  /** Wait until at least `count` agents of `runtime` are connected under `label`. Resolves false on timeout. */
+  async waitForAgents(label: string, count: number, timeoutMs: number, isAlive?: () => boolean, runtime: AgentRuntime = 'node'): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.agentsOf(label).length < count) {
+    while (this.agentsOf(label, runtime).length < count) {
       const left = deadline - Date.now();
       if (left <= 0 || (isAlive && !isAlive())) return false;
       await new Promise<void>((resolve) => {
@@ -182,8 +193,7 @@ export class ProbeHub {
    */
   async sample(label: string, settle: SettleOptions = DEFAULT_SETTLE, primed = true): Promise<NodeProcessSample[]> {
     const samples: NodeProcessSample[] = [];
-    for (const agent of this.agents) {
-      if (agent.info.label !== label || agent.closed) continue;
+    for (const agent of this.connected(label, 'node')) {
       try {
         if (primed) await agent.sample(PRIMER_SETTLE);
         samples.push(await agent.sample(settle));
@@ -199,11 +209,35 @@ export class ProbeHub {
   /** A heap snapshot of every Node process under `label`, written as `<dir>/<name>-<pid>.heapsnapshot`. */
   async snapshot(label: string, dir: string, name: string): Promise<SnapshotWritten[]> {
     const written: SnapshotWritten[] = [];
-    for (const agent of this.agents) {
-      if (agent.info.label !== label || agent.closed) continue;
+    for (const agent of this.connected(label, 'node')) {
       written.push(await agent.snapshot(path.join(dir, `${name}-${agent.info.pid}.heapsnapshot`)));
     }
     return written;
+  }
+
+  /**
+   * One request to every agent of `runtime` under `label`, one process at a time; `pick` takes what the
+   * caller wants from a reply (undefined: a reply of the wrong kind, an error). A process that exits
+   * meanwhile is left out, as in sample().
+   */
+  async askEach<T>(
+    label: string,
+    runtime: AgentRuntime,
+    request: Record<string, unknown>,
+    pick: (reply: Extract<AgentReply, { ok: true }>) => T | undefined,
+    timeoutMs = SAMPLE_TIMEOUT_MS,
+  ): Promise<Array<{ info: AgentInfo; value: T }>> {
+    const answers: Array<{ info: AgentInfo; value: T }> = [];
+    for (const agent of this.connected(label, runtime)) {
+      try {
+        const value = pick(await agent.ask(request, timeoutMs));
+        if (value === undefined) throw new Error(`agent ${agent.info.pid} answered ${String(request.cmd)} with something else`);
+        answers.push({ info: agent.info, value });
+      } catch (error) {
+        if (!agent.closed) throw error;
+      }
+    }
+    return answers;
   }
 
   /** Forget (and disconnect) every agent under `label`, e.g. after its target stopped. */
@@ -247,11 +281,31 @@ export class ProbeHub {
         return;
       }
       const { label, pid, ppid, argv, nodeVersion, gc } = hello;
-      const agent = new AgentConnection({ label, pid, ppid, argv, nodeVersion, gc }, socket, buffered.slice(newline + 1));
+      const runtime: AgentRuntime = hello.runtime === 'python' ? 'python' : 'node';
+      const info: AgentInfo = {
+        label,
+        pid,
+        ppid,
+        argv,
+        runtime,
+        nodeVersion,
+        version: runtime === 'node' ? `Node ${nodeVersion}` : pythonVersionText(hello.version),
+        gc,
+        tracemalloc: hello.tracemalloc === true,
+      };
+      const agent = new AgentConnection(info, socket, buffered.slice(newline + 1));
       this.agents.add(agent);
       socket.on('close', () => this.agents.delete(agent));
       for (const wake of [...this.waiters]) wake();
     };
     socket.on('data', onData);
   }
+}
+
+/** 'cpython 3.11.2' -> 'CPython 3.11.2' (the implementation's own spelling for the common ones). */
+function pythonVersionText(version: string | undefined): string {
+  if (!version) return 'Python';
+  const [implementation = '', number = ''] = version.split(' ');
+  const names: Record<string, string> = { cpython: 'CPython', pypy: 'PyPy', graalpy: 'GraalPy' };
+  return `${names[implementation] ?? implementation} ${number}`.trim();
 }

@@ -51,6 +51,11 @@ class NodeSession implements ProbeSession {
     private readonly subject: ProbeSubject,
   ) {}
 
+  /** The Node the target runs on (a target's Node need not be the harness's: see `--node`). */
+  get runtime(): string | undefined {
+    return this.hub.agentsOf(this.subject.label)[0]?.version;
+  }
+
   /**
    * Settled sample of every Node process of the target, summed. Heap used leaves V8's compiled code and
    * bytecode out (kept as compiledCodeBytes, never judged): while V8 compiles and optimises, code grew

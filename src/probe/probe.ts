@@ -75,6 +75,8 @@ export interface EvidenceOptions {
 
 /** A probe attached to one running target. */
 export interface ProbeSession {
+  /** The runtime its agent said hello from ('Node v22.12.0', 'CPython 3.11.2'); said in the report. */
+  readonly runtime?: string;
   sample(): Promise<ProbeSample>;
   /** Null when this probe collects no evidence (or none with these options). */
   evidence(options: EvidenceOptions): Evidence | null;
@@ -93,13 +95,18 @@ export interface Probe {
   detect(subject: ProbeSubject, options: DetectOptions): Promise<ProbeSession | null>;
   /** One line for a target named for this probe that it cannot read: what to change. */
   missing(subject: ProbeSubject): string;
+  /**
+   * After detect() found nothing for 'auto': why, when the target runs this probe's runtime but could not
+   * be read (Python started with -I). The probe that reads it instead says so in the report.
+   */
+  declined?(subject: ProbeSubject): string | null;
 }
 
-export type ProbeName = 'node' | 'go' | 'proc';
+export type ProbeName = 'node' | 'python' | 'go' | 'proc';
 /** How a target is to be sampled: a probe by name, or 'auto' (the first of AUTO_ORDER that can). */
 export type ProbeChoice = ProbeName | 'auto';
 
-export const PROBE_NAMES: readonly ProbeName[] = ['node', 'go', 'proc'];
+export const PROBE_NAMES: readonly ProbeName[] = ['node', 'python', 'go', 'proc'];
 
 export function isProbeChoice(value: string): value is ProbeChoice {
   return value === 'auto' || (PROBE_NAMES as readonly string[]).includes(value);

@@ -1,7 +1,8 @@
 /**
- * The wire between the injected agent (agent.cts, inside a target) and the hub (hub.ts, in the harness):
- * newline-delimited JSON over a Unix domain socket in a directory only this user can enter, plus a random
- * token in the hello. No TCP port is opened, so nothing on the network can reach the probe.
+ * The wire between the injected agents (agent.cts in Node processes, python-agent/ in Python ones, inside
+ * a target) and the hub (hub.ts, in the harness): newline-delimited JSON over a Unix domain socket in a
+ * directory only this user can enter, plus a random token in the hello. No TCP port is opened, so
+ * nothing on the network can reach the probe.
  */
 
 /** Environment variables the harness sets for a target. */
@@ -12,6 +13,9 @@ export const PROBE_ENV = {
   label: 'STREAMER_LEAKCHECK_PROBE_LABEL',
 } as const;
 
+/** Which agent said hello: the Node agent's hello names none. */
+export type AgentRuntime = 'node' | 'python';
+
 export interface AgentHello {
   type: 'hello';
   token: string;
@@ -19,9 +23,15 @@ export interface AgentHello {
   pid: number;
   ppid: number;
   argv: string[];
+  /** process.version of a Node agent; '' from the Python agent. */
   nodeVersion: string;
-  /** Whether the agent could obtain a gc() function; without it samples are not settled. */
+  /** Whether the agent could obtain a gc() function (Node) or the collector is enabled (Python). */
   gc: boolean;
+  runtime?: AgentRuntime;
+  /** The Python agent's interpreter: 'cpython 3.11.2'. */
+  version?: string;
+  /** Python: whether tracemalloc traces this process. */
+  tracemalloc?: boolean;
 }
 
 export interface SampleRequest extends SettleOptions {
@@ -82,7 +92,59 @@ export interface SnapshotWritten {
   bytes: number;
 }
 
+/**
+ * Where a pending asyncio task waits (python-agent/streamer_leakcheck_agent.py, `_describe`): the state is
+ * the library call it is parked in (`Queue.put`, `sleep`, `Event.wait`) or what it awaits (`Future`);
+ * the place is the innermost frame of the program on its await chain, else its outermost coroutine.
+ */
+export interface PythonTaskGroup {
+  state: string;
+  function: string;
+  /** 'app.py:57' */
+  location: string;
+  inProgram: boolean;
+  count: number;
+  /** One task's await chain, innermost first, as 'function at file:line'. */
+  stack: string[];
+  /** Where its coroutine was created (cr_origin), as 'function at file:line'. */
+  createdBy: string | null;
+}
+
+/** One settled reading inside one Python process: after gc.collect() until a pass freed nothing. */
+export interface PythonProcessSample {
+  pid: number;
+  /** len(gc.get_objects()): objects the cycle collector tracks (containers, not ints or strings). */
+  gcObjects: number;
+  /** sys.getallocatedblocks(): every block pymalloc handed out, any object of any size; null without pymalloc. */
+  allocatedBlocks: number | null;
+  /** tracemalloc.get_traced_memory()[0], null when tracemalloc is not tracing. */
+  tracedBytes: number | null;
+  /** Tasks not done, over every running event loop. */
+  pendingTasks: number;
+  loops: number;
+  /** Loops that did not run the agent's callback within a second (their tasks were read from outside). */
+  blockedLoops: number;
+  /** Pending tasks counted by `[state] function at location`. */
+  tasksByPlace: Record<string, number>;
+  gcPasses: number;
+  sampleMs: number;
+}
+
+/** What the Python agent says leaked-so-far evidence is made of, for one process. */
+export interface PythonEvidenceRead {
+  pid: number;
+  totalTasks: number;
+  blockedLoops: number;
+  groups: PythonTaskGroup[];
+  /** GC-tracked objects by type ('dict', 'asyncio.queues.Queue'). */
+  types: Record<string, number>;
+  /** tracemalloc's live allocations by place: [file, line, bytes, blocks]; null when it is not tracing. */
+  traced: Array<[string, number, number, number]> | null;
+  ms: number;
+}
+
 export type AgentReply =
-  | { id: number; ok: true; sample: NodeProcessSample }
+  | { id: number; ok: true; sample: NodeProcessSample | PythonProcessSample }
   | { id: number; ok: true; snapshot: SnapshotWritten }
+  | { id: number; ok: true; evidence: PythonEvidenceRead }
   | { id: number; ok: false; error: string };

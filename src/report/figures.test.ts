@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { goroutineLines, growthText, retainerPathText } from './figures.js';
+import { goroutineLines, growthText, retainerPathText, taskLines } from './figures.js';
 import type { ScenarioResult } from './types.js';
 
 const goOld = {
@@ -73,5 +73,59 @@ describe('retainerPathText', () => {
   it('keeps short repeats and distinct steps as they are', () => {
     expect(retainerPathText(['(GC roots)', 'a → A', 'a → A', 'b → B'])).toBe('(GC roots) a → A a → A b → B');
     expect(retainerPathText([])).toBe('');
+  });
+});
+
+const pyOld = {
+  per: 'disconnect',
+  verdict: 'leak',
+  handleGrowthByType: { 'tasks [Queue.put] produce at app.py:40': 400, TCPSocketWrap: 0 },
+  goroutineGrowth: null,
+  taskGrowth: {
+    disconnects: 400,
+    totalAtStart: 3,
+    totalAtEnd: 403,
+    processes: 2,
+    blockedLoops: 0,
+    readMs: 900,
+    groups: [
+      {
+        state: 'Queue.put',
+        function: 'produce',
+        location: 'app.py:40',
+        inProgram: true,
+        count: 400,
+        countPerDisconnect: 1,
+        stack: ['Queue.put at queues.py:120', 'produce at app.py:40'],
+        createdBy: 'stream at app.py:47',
+      },
+    ],
+    objectTypes: [{ type: '_asyncio.Task', count: 400, countPerDisconnect: 1 }],
+    tracemalloc: [{ file: '/srv/app.py', line: 40, location: 'app.py:40', bytes: 235_200, blocks: 400, bytesPerDisconnect: 588 }],
+  },
+} as unknown as ScenarioResult;
+
+describe('taskLines', () => {
+  it('lists the groups, the types and the allocation sites that grew, with the top group\'s await chain and creator', () => {
+    expect(taskLines(pyOld)).toEqual({
+      title: 'tasks left behind, by where they wait (agent reads: 3 → 403 pending tasks over 400 disconnects, 2 processes)',
+      groups: [
+        '+400 tasks [Queue.put] produce at app.py:40 (1.00 per disconnect)',
+        'objects grown: +1.00 _asyncio.Task (per disconnect)',
+        'allocated and kept (tracemalloc): +588 B at app.py:40 (per disconnect)',
+      ],
+      paths: ['Queue.put at queues.py:120 ← produce at app.py:40 ← created by stream at app.py:47'],
+    });
+  });
+
+  it('says nothing when nothing grew, or when the reads failed', () => {
+    const none = { ...pyOld.taskGrowth!, groups: [], objectTypes: [], tracemalloc: null };
+    expect(taskLines({ ...pyOld, taskGrowth: none })).toBeNull();
+    expect(taskLines({ ...pyOld, taskGrowth: undefined })).toBeNull();
+  });
+
+  it('leaves the tasks out of "grew:" when the reads list them', () => {
+    expect(growthText(pyOld)).toBe('none');
+    expect(growthText({ ...pyOld, taskGrowth: undefined })).toBe('+400 tasks [Queue.put] produce at app.py:40');
   });
 });

@@ -2,7 +2,7 @@
 import { formatBytes } from '../analysis/format.js';
 import { armFigures } from '../analysis/policy.js';
 import type { Verdict } from '../analysis/index.js';
-import { GOROUTINE_KIND_PREFIX, type ScenarioResult, type TargetReport } from './types.js';
+import { GOROUTINE_KIND_PREFIX, TASK_KIND_PREFIX, type ScenarioResult, type TargetReport } from './types.js';
 
 export function signedBytes(bytes: number): string {
   const sign = bytes > 0 ? '+' : bytes < 0 ? '−' : '';
@@ -55,6 +55,10 @@ const COLUMN_LABELS: ReadonlyArray<[key: string, label: string]> = [
   ['handles', 'handles'],
   ['goroutines', 'goroutines'],
   ['heapAllocBytes', 'Go heap'],
+  ['pendingTasks', 'tasks'],
+  ['allocatedBlocks', 'blocks'],
+  ['gcObjects', 'objects'],
+  ['tracedBytes', 'traced'],
   ['rssBytes', 'rss'],
   ['fds', 'fds'],
   ['threads', 'threads'],
@@ -79,10 +83,11 @@ export function metricColumns(results: readonly (ScenarioResult | undefined)[]):
   }));
 }
 
-/** "sampled through pprof and expvar", or '' for the injected Node agent. */
+/** " (sampled through pprof and expvar)", " (Node v22.12.0)" for the Node agent, '' when neither is known. */
 export function viaText(result: ScenarioResult | undefined): string {
   const via = result?.probeDescription.via;
-  return via ? ` (sampled through ${via})` : '';
+  const parts = [via ? `sampled through ${via}` : null, result?.probeDescription.runtime ?? null].filter((p): p is string => p !== null);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
 }
 
 export function verdictWord(verdict: Verdict): string {
@@ -91,12 +96,12 @@ export function verdictWord(verdict: Verdict): string {
 
 /**
  * The "grew:" figures of a scenario. A Go target's goroutines by first frame are left out when its
- * goroutine dumps say the same by state, with stacks (goroutineLines).
+ * goroutine dumps say the same by state, with stacks (goroutineLines); a Python target's tasks by place
+ * when its agent's reads say the same with stacks (taskLines).
  */
 export function growthText(result: ScenarioResult): string {
-  const growth = result.goroutineGrowth
-    ? Object.fromEntries(Object.entries(result.handleGrowthByType).filter(([kind]) => !kind.startsWith(GOROUTINE_KIND_PREFIX)))
-    : result.handleGrowthByType;
+  const told = [...(result.goroutineGrowth ? [GOROUTINE_KIND_PREFIX] : []), ...(result.taskGrowth ? [TASK_KIND_PREFIX] : [])];
+  const growth = Object.fromEntries(Object.entries(result.handleGrowthByType).filter(([kind]) => !told.some((prefix) => kind.startsWith(prefix))));
   return handleGrowthText(growth);
 }
 
@@ -216,4 +221,35 @@ export function requestLine(request: NonNullable<TargetReport['request']>): stri
     parts.push(`body: ${shape}, ${formatBytes(body.bytes)}`);
   }
   return parts.join(' · ');
+}
+
+/**
+ * "What leaked" lines for a Python scenario's agent reads, shared by the terminal and Markdown reports:
+ * `+600 tasks [Queue.put] produce at app.py:57 (1.00 per disconnect)`, then the object types and
+ * tracemalloc's allocation sites that grew, and the stack and creator of the top groups.
+ */
+export function taskLines(result: ScenarioResult): { title: string; groups: string[]; paths: string[] } | null {
+  const growth = result.taskGrowth;
+  if (!growth) return null;
+  const per = result.per;
+  const groups = growth.groups.map(
+    (g) => `+${g.count} tasks [${g.state}] ${g.function} at ${g.location} (${g.countPerDisconnect.toFixed(2)} per ${per})`,
+  );
+  if (growth.objectTypes.length > 0) {
+    groups.push(`objects grown: ${growth.objectTypes.map((t) => `${signedCount(t.countPerDisconnect)} ${t.type}`).join(', ')} (per ${per})`);
+  }
+  if (growth.tracemalloc && growth.tracemalloc.length > 0) {
+    groups.push(`allocated and kept (tracemalloc): ${growth.tracemalloc.map((l) => `${signedBytes(l.bytesPerDisconnect)} at ${l.location}`).join(', ')} (per ${per})`);
+  }
+  if (growth.blockedLoops > 0) groups.push(`${growth.blockedLoops} event loop(s) did not answer within a second: blocked or busy`);
+  if (groups.length === 0) return null;
+  const processes = growth.processes > 1 ? `, ${growth.processes} processes` : '';
+  return {
+    title: `tasks left behind, by where they wait (agent reads: ${growth.totalAtStart} → ${growth.totalAtEnd} pending tasks over ${growth.disconnects} ${per}s${processes})`,
+    groups,
+    paths: growth.groups
+      .filter((g) => g.inProgram)
+      .slice(0, GOROUTINE_STACKS_SHOWN)
+      .map((g) => [...g.stack, ...(g.createdBy ? [`created by ${g.createdBy}`] : [])].join(' ← ')),
+  };
 }

@@ -17,6 +17,7 @@ import {
   durationText,
   errorsText,
   goroutineLines,
+  taskLines,
   growthText,
   handlesCell,
   heapCell,
@@ -313,7 +314,7 @@ function targetNotes(target: TargetReport, result: ScenarioResult | undefined): 
   return html`<div class="target-notes" data-target="${target.name}">
 <h3>${target.name}${via}: ${verdictBadge(result.verdict)}</h3>
 <dl class="notes">${notes.map(([name, text]) => html`<dt>${name}</dt><dd>${text}</dd>`)}</dl>
-${attribution(target, result)}${goroutines(target, result)}
+${attribution(target, result)}${goroutines(target, result)}${tasks(target, result)}
 </div>`;
 }
 
@@ -353,6 +354,19 @@ function goroutines(target: TargetReport, result: ScenarioResult): SafeHtml | ''
 <h4>What leaked, per ${result.per}</h4>
 <p class="source">${lines.title}</p>
 <ul class="goroutines">${lines.groups.map((line) => html`<li><code>${line}</code></li>`)}</ul>
+${lines.paths.length > 0 ? html`<ul class="retainers">${lines.paths.map((p) => html`<li><code class="path">${p}</code></li>`)}</ul>` : ''}
+</div>`;
+}
+
+/** Python: tasks left behind by where they wait, and the object types and allocation sites that grew. */
+function tasks(target: TargetReport, result: ScenarioResult): SafeHtml | '' {
+  if (result.verdict === 'clean') return '';
+  const lines = taskLines(result);
+  if (!lines) return '';
+  return html`<div class="attribution" data-target="${target.name}">
+<h4>What leaked, per ${result.per}</h4>
+<p class="source">${lines.title}</p>
+<ul class="tasks">${lines.groups.map((line) => html`<li><code>${line}</code></li>`)}</ul>
 ${lines.paths.length > 0 ? html`<ul class="retainers">${lines.paths.map((p) => html`<li><code class="path">${p}</code></li>`)}</ul>` : ''}
 </div>`;
 }

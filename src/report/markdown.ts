@@ -13,6 +13,7 @@ import {
   heapCell,
   metricCell,
   requestLine,
+  taskLines,
   verdictWord,
   breakdownMatrix,
 } from './figures.js';
@@ -76,10 +77,11 @@ export function renderMarkdown(report: LeakcheckReport): string {
       const r = t.scenarios.find((s) => s.scenario === info.name);
       if (!r) continue;
       const goroutines = r.verdict !== 'clean' ? goroutineLines(r) : null;
+      const tasks = r.verdict !== 'clean' ? taskLines(r) : null;
       const grew = growthText(r);
-      // A Go target's growth is its goroutines, listed just below.
-      out.push(`- **${cell(t.name)}**: ${cell(r.reason)}${grew === 'none' && goroutines ? '' : `; grew: ${grew}`}`);
-      for (const leaked of [attributionLines(r), goroutines]) {
+      // A Go target's growth is its goroutines, a Python target's its tasks, listed just below.
+      out.push(`- **${cell(t.name)}**: ${cell(r.reason)}${grew === 'none' && (goroutines || tasks) ? '' : `; grew: ${grew}`}`);
+      for (const leaked of [attributionLines(r), goroutines, tasks]) {
         if (!leaked) continue;
         out.push(`  - ${cell(leaked.title)}${leaked.groups.length + leaked.paths.length > 0 ? ':' : ''}`);
         for (const group of leaked.groups) out.push(`    - ${cell(group)}`);

@@ -17,6 +17,7 @@ import {
   breakdownMatrix,
   metricColumns,
   requestLine,
+  taskLines,
   verdictWord,
   viaText,
 } from './figures.js';
@@ -67,11 +68,14 @@ export function renderTerminal(report: LeakcheckReport, options: TerminalOptions
     // Retained memory over the deciding scenario, each target on its own scale: climbing vs flat.
     for (const target of targets) {
       const scenario = target.scenarios.find((r) => r.scenario === target.decidingScenario);
-      const key = scenario?.probeDescription.heap.key ?? 'rssBytes';
+      const spec = scenario?.probeDescription.heap;
+      const key = spec?.key ?? 'rssBytes';
       const values = scenario?.samples.map((row) => row[key] ?? 0) ?? [];
       if (values.length < 2) continue;
-      const grew = (values.at(-1)! - values[0]!) / 1e6;
-      lines.push(`${target.name.padEnd(12)} ${c.cyan(sparkline(values))}  ${key === 'rssBytes' ? 'rss' : 'heap'} ${grew >= 0 ? '+' : ''}${grew.toFixed(1)} MB over ${values.length - 1} cycles`);
+      const grew = values.at(-1)! - values[0]!;
+      // A probe whose memory figure is a count (Python's allocated blocks) says it as a count.
+      const what = spec?.unit === 'count' ? `${spec.label} ${grew >= 0 ? '+' : ''}${grew}` : `${key === 'rssBytes' ? 'rss' : 'heap'} ${grew >= 0 ? '+' : ''}${(grew / 1e6).toFixed(1)} MB`;
+      lines.push(`${target.name.padEnd(12)} ${c.cyan(sparkline(values))}  ${what} over ${values.length - 1} cycles`);
     }
     lines.push('');
     for (const info of report.scenarios) {
@@ -120,7 +124,7 @@ function targetNotes(c: ChalkInstance, target: TargetReport): string[] {
     }
     if (result.errors.examples.length > 0) notes.push(`first error: ${result.errors.examples[0]}`);
     for (const note of notes) lines.push(c.dim(`  ${result.scenario}: ${note}`));
-    const leaked = [attributionLines(result), result.verdict !== 'clean' ? goroutineLines(result) : null];
+    const leaked = [attributionLines(result), ...(result.verdict !== 'clean' ? [goroutineLines(result), taskLines(result)] : [])];
     for (const what of leaked) {
       if (!what) continue;
       lines.push(`  ${result.scenario}: ${what.title}${what.groups.length + what.paths.length > 0 ? ':' : ''}`);

@@ -9,6 +9,7 @@ import type { RetainedGroup } from '../analysis/attribution.js';
 import type { GrownGoroutineGroup } from '../analysis/goroutines.js';
 import type { Framing } from '../load/framing/index.js';
 import type { RequestSummary } from '../load/request.js';
+import type { GrownObjectType, GrownTaskGroup, GrownTracedLine } from '../analysis/tasks.js';
 import type { Expectation } from '../targets/target.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -121,6 +122,11 @@ export interface ScenarioResult {
   handleGrowthByType: Record<string, number>;
   /** Go targets: goroutines added over the scenario, by blocking state and place. null for other probes. */
   goroutineGrowth: GoroutineGrowth | null;
+  /**
+   * Python targets: asyncio tasks added over the scenario by where they wait, object types and
+   * tracemalloc sites that grew. Absent for other probes (and when the agent's reads failed).
+   */
+  taskGrowth?: TaskGrowth;
   samples: SampleRow[];
   upstream: UpstreamDelta | null;
   steadyLoad: SteadyLoadFigures | null;
@@ -151,6 +157,8 @@ export interface ProbeDescription {
   tableMetrics: string[];
   /** Said under the overall table when every target's probe says it ("heap is Go HeapAlloc"). */
   heapNote: string | null;
+  /** The runtime its agent said hello from ('Node v22.12.0', 'CPython 3.11.2'), when an agent read it. */
+  runtime?: string;
 }
 
 /** One way of hanging up from a mixed scenario, measured on its own. */
@@ -238,4 +246,32 @@ export interface GoroutineGrowth {
   dumpBytes: number;
   /** Only groups that grew by more than noise and by at least 0.02 per disconnect; empty when none did. */
   groups: GrownGoroutineGroup[];
+}
+
+/** Prefix of the Python entries of `handleGrowthByType` ("tasks [Queue.put] produce at app.py:57"). */
+export const TASK_KIND_PREFIX = 'tasks ';
+
+/**
+ * What two reads of a Python target's agent say (one with the first sample of the judged series, one after
+ * the last; every Python process of the target summed): pending asyncio tasks added, grouped by where they
+ * wait (the program's own groups first), the GC-tracked object types and tracemalloc's allocation sites
+ * that grew.
+ */
+export interface TaskGrowth {
+  /** What the per-disconnect figures divide by: disconnects (streams, on a control scenario) between the reads. */
+  disconnects: number;
+  totalAtStart: number;
+  totalAtEnd: number;
+  /** Python processes read at the end. */
+  processes: number;
+  /** Event loops that did not answer within a second at the end read (their tasks were read from outside). */
+  blockedLoops: number;
+  /** Time the agents spent on both reads. */
+  readMs: number;
+  /** Only groups that grew by more than noise and by at least 0.02 per disconnect; empty when none did. */
+  groups: GrownTaskGroup[];
+  /** Types that grew by at least 0.5 objects per disconnect, most first. */
+  objectTypes: GrownObjectType[];
+  /** Allocation sites whose live bytes grew by at least 32 B per disconnect; null when tracemalloc was off. */
+  tracemalloc: GrownTracedLine[] | null;
 }

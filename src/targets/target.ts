@@ -77,14 +77,36 @@ export function builtinGoTarget(which: 'old' | 'new', binary: string): TargetSpe
   };
 }
 
-export function builtinTarget(which: 'old' | 'new'): TargetSpec {
+/** `node`: the Node that runs the reference servers (`--node`); the harness's own by default. */
+export function builtinTarget(which: 'old' | 'new', node: string = process.execPath): TargetSpec {
   return {
     name: which,
     origin: 'builtin',
     expect: which === 'old' ? 'leak' : 'clean',
     probe: 'node',
-    command: process.execPath,
+    command: node,
     args: [REFERENCE_MAIN, which],
+    shell: false,
+    request: defaultRequest(DEFAULT_STREAM_PATH),
+    workersGauge: true,
+  };
+}
+
+/** Entry of the Python reference servers (copied into dist/ by the build: they are not compiled). */
+export const PYTHON_REFERENCE_MAIN = compiled('reference/python/main.py');
+
+/** The interpreter the Python pair runs on unless `--python` (or STREAMER_LEAKCHECK_PYTHON) names another. */
+export const DEFAULT_PYTHON = 'python3';
+
+/** The seed's streamers in asyncio (standard library only, Python >= 3.9), checked through the Python agent. */
+export function builtinPythonTarget(which: 'old' | 'new', python: string = DEFAULT_PYTHON): TargetSpec {
+  return {
+    name: `py-${which}`,
+    origin: 'builtin',
+    expect: which === 'old' ? 'leak' : 'clean',
+    probe: 'python',
+    command: python,
+    args: [PYTHON_REFERENCE_MAIN, which],
     shell: false,
     request: defaultRequest(DEFAULT_STREAM_PATH),
     workersGauge: true,

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../core/errors.js';
 import { buildTargets, validatePathTemplate } from './user-targets.js';
@@ -36,6 +37,26 @@ describe('buildTargets', () => {
     expect(buildTargets({ builtin: ['node', 'go'] }, '/x').map((t) => t.name)).toEqual(['old', 'new', 'go-old', 'go-new']);
   });
 
+  it('--builtin python adds the asyncio pair, on python3 unless --python or STREAMER_LEAKCHECK_PYTHON names another', () => {
+    const targets = buildTargets({ builtin: ['python'] }, undefined, { env: { PATH: process.env.PATH } });
+    expect(targets.map((t) => [t.name, t.expect, t.probe, t.command, t.workersGauge])).toEqual([
+      ['py-old', 'leak', 'python', 'python3', true],
+      ['py-new', 'clean', 'python', 'python3', true],
+    ]);
+    expect(targets[0]!.args[0]).toMatch(/dist\/src\/reference\/python\/main\.py$/);
+    expect(buildTargets({ builtin: ['python'], python: '/bin/sh' })[0]!.command).toBe('/bin/sh');
+    expect(buildTargets({ builtin: ['python'] }, undefined, { env: { STREAMER_LEAKCHECK_PYTHON: 'sh', PATH: '/bin' } })[0]!.command).toBe('/bin/sh');
+  });
+
+  it('--node runs the reference servers on that Node and puts its folder first on user targets\' PATH', () => {
+    const targets = buildTargets({ builtin: ['node'], target: ['api=node s.js'], node: process.execPath }, undefined, { env: { PATH: '/usr/bin' } });
+    expect(targets[0]!.command).toBe(process.execPath);
+    expect(targets[2]!.env).toEqual({ PATH: `${path.dirname(process.execPath)}:/usr/bin` });
+    expect(buildTargets({}, undefined, { env: { STREAMER_LEAKCHECK_NODE: process.execPath } })[1]!.command).toBe(process.execPath);
+    // Without --node, user targets keep the PATH they inherit.
+    expect(buildTargets({ target: ['api=node s.js'] })[0]!.env).toBeUndefined();
+  });
+
   it('applies --expect and --probe by name', () => {
     const [api] = buildTargets({ target: ['api=node s.js'], expect: ['api=leak'], probe: ['api=proc'] });
     expect(api).toMatchObject({ expect: 'leak', probe: 'proc' });
@@ -49,8 +70,10 @@ describe('buildTargets', () => {
     [{ target: ['api='] }, /the command is empty/],
     [{ target: ['x=a', 'x=b'] }, /two targets have that name/],
     [{ target: ['old=node s.js'], builtin: ['node'] }, /two targets have that name/],
-    [{ builtin: ['rust'] }, /--builtin "rust": choose node or go/],
-    [{ probe: ['new=python'] }, /expected node, go, proc or auto/],
+    [{ builtin: ['rust'] }, /--builtin "rust": choose node, go or python/],
+    [{ probe: ['new=ruby'] }, /expected node, python, go, proc or auto/],
+    [{ node: '/no/such/node' }, /--node "\/no\/such\/node": no executable file there/],
+    [{ builtin: ['python'], python: 'no-such-python-here' }, /--python "no-such-python-here": not found on PATH/],
     [{ path: 'http://example.com/chat/{id}' }, /not a URL: load only goes to the target on 127\.0\.0\.1/],
   ])('refuses %j with one clear line', (flags, message) => {
     expect(() => buildTargets(flags)).toThrow(UsageError);

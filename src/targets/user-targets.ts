@@ -1,15 +1,19 @@
 /**
  * From command-line flags to the list of targets a run measures: `--target NAME=COMMAND`, `--expect`,
- * `--probe`, `--builtin`, `--self-check`, and the request user targets are sent (`--method`, `--path`,
- * `--header`, `--body`, `--framing`, `--curl`, a config file's `request`). Pure but for reading which
- * environment variables are set; every mistake is a UsageError naming the flag.
+ * `--probe`, `--builtin`, `--self-check`, `--node`, `--python`, and the request user targets are sent
+ * (`--method`, `--path`, `--header`, `--body`, `--framing`, `--curl`, a config file's `request`). Pure but
+ * for reading the environment and looking for the `--node`/`--python` files; every mistake is a
+ * UsageError naming the flag.
  */
+import { accessSync, constants, statSync } from 'node:fs';
 import { METHODS } from 'node:http';
+import path from 'node:path';
 import { UsageError } from '../core/errors.js';
+import { isProbeChoice } from '../probe/probe.js';
 import { parseCurl } from '../load/curl.js';
 import { FRAMINGS, type FramingChoice } from '../load/framing/index.js';
 import { envReferences, parseJsonTemplate, type StreamRequest } from '../load/request.js';
-import { builtinGoTarget, builtinTarget, DEFAULT_STREAM_PATH, type Expectation, type ProbeKind, type TargetSpec } from './target.js';
+import { builtinGoTarget, builtinPythonTarget, builtinTarget, DEFAULT_PYTHON, DEFAULT_STREAM_PATH, type Expectation, type ProbeKind, type TargetSpec } from './target.js';
 
 /** A request as a config file or leakcheck() gives it: each field given replaces the one below it. */
 export interface RequestOptions {
@@ -42,6 +46,13 @@ export interface TargetFlags {
   request?: RequestOptions;
   /** One user target's request by name, over `request` and under the flags. */
   targetRequests?: Record<string, RequestOptions>;
+  /**
+   * The Node binary targets run on: the reference servers' command, and first on PATH for user targets
+   * (so their `node server.js` finds it). Default: STREAMER_LEAKCHECK_NODE, else the harness's own.
+   */
+  node?: string;
+  /** The interpreter of the Python reference pair. Default: STREAMER_LEAKCHECK_PYTHON, else python3. */
+  python?: string;
 }
 
 export interface BuildContext {
@@ -50,6 +61,10 @@ export interface BuildContext {
   /** Told what --curl took and what it left out, in one line. */
   note?: (line: string) => void;
 }
+
+/** Environment variables that stand in for `--node` and `--python`. */
+export const NODE_ENV = 'STREAMER_LEAKCHECK_NODE';
+export const PYTHON_ENV = 'STREAMER_LEAKCHECK_PYTHON';
 
 /** A target's name: what reports, file names and `NAME=VALUE` flags can carry. */
 export const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
@@ -270,6 +285,10 @@ export function buildTargets(flags: TargetFlags, goBinary?: string, context: Bui
   const flagRequest = flagLayer(flags);
   const curl = flags.curl === undefined ? null : curlLayer(flags.curl);
   const shared = flags.request === undefined ? {} : checkOptions(flags.request, 'request');
+  const node = binary('--node', flags.node ?? (env[NODE_ENV] || undefined), env.PATH ?? '');
+  const python = binary('--python', flags.python ?? (env[PYTHON_ENV] || undefined), env.PATH ?? '') ?? DEFAULT_PYTHON;
+  // A user target's own `node …` runs on the chosen Node: its folder goes first on PATH.
+  const userEnv = node ? { PATH: `${path.dirname(node)}${path.delimiter}${env.PATH ?? ''}` } : undefined;
   const targets: TargetSpec[] = [];
   const add = (spec: TargetSpec) => {
     if (targets.some((t) => t.name === spec.name)) {
@@ -280,20 +299,24 @@ export function buildTargets(flags: TargetFlags, goBinary?: string, context: Bui
 
   const builtins = new Set<string>();
   for (const value of flags.builtin ?? []) {
-    if (value !== 'node' && value !== 'go') throw new UsageError(`--builtin ${JSON.stringify(value)}: choose node or go`);
+    if (value !== 'node' && value !== 'go' && value !== 'python') throw new UsageError(`--builtin ${JSON.stringify(value)}: choose node, go or python`);
     builtins.add(value);
   }
   const userTargets = flags.target ?? [];
-  if (flags.selfCheck) add({ ...builtinTarget('old'), name: 'self-check' });
+  if (flags.selfCheck) add({ ...builtinTarget('old', node), name: 'self-check' });
   // No targets and no --builtin: the Node pair, the default run. Otherwise exactly what was asked for.
   if (builtins.has('node') || (userTargets.length === 0 && builtins.size === 0)) {
-    add(builtinTarget('old'));
-    add(builtinTarget('new'));
+    add(builtinTarget('old', node));
+    add(builtinTarget('new', node));
   }
   if (builtins.has('go')) {
     if (!goBinary) throw new Error('buildTargets: --builtin go needs the built Go binary');
     add(builtinGoTarget('old', goBinary));
     add(builtinGoTarget('new', goBinary));
+  }
+  if (builtins.has('python')) {
+    add(builtinPythonTarget('old', python));
+    add(builtinPythonTarget('new', python));
   }
   const userNames = new Set<string>();
   for (const value of userTargets) {
@@ -318,6 +341,7 @@ export function buildTargets(flags: TargetFlags, goBinary?: string, context: Bui
       shell: true,
       request,
       workersGauge: false,
+      ...(userEnv ? { env: userEnv } : {}),
     });
   }
   // A request option with no target to send it to would be silently dropped: say so instead.
@@ -343,12 +367,30 @@ export function buildTargets(flags: TargetFlags, goBinary?: string, context: Bui
   }
   for (const value of flags.probe ?? []) {
     const [name, probe] = splitPair('--probe', value);
-    if (probe !== 'node' && probe !== 'go' && probe !== 'proc' && probe !== 'auto') {
-      throw new UsageError(`--probe ${name}=${probe}: expected node, go, proc or auto`);
-    }
+    if (!isProbeChoice(probe)) throw new UsageError(`--probe ${name}=${probe}: expected node, python, go, proc or auto`);
     const target = targets.find((t) => t.name === name);
     if (!target) throw new UsageError(`--probe ${name}=${probe}: no target named ${name} (targets: ${known()})`);
     target.probe = probe as ProbeKind;
   }
   return targets;
+}
+
+/**
+ * A binary named by a flag or its environment variable, as an absolute path: a path is resolved, a
+ * command name looked up on PATH. A missing one is the user's mistake, said before anything starts.
+ */
+function binary(flag: string, value: string | undefined, searchPath: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === '' || /[\0\n]/.test(value)) throw new UsageError(`${flag} ${JSON.stringify(value)}: give the path of an executable`);
+  const candidates = value.includes('/') ? [path.resolve(value)] : searchPath.split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, value));
+  const found = candidates.find((file) => {
+    try {
+      accessSync(file, constants.X_OK);
+      return statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  });
+  if (!found) throw new UsageError(`${flag} ${JSON.stringify(value)}: ${value.includes('/') ? 'no executable file there' : 'not found on PATH'}`);
+  return found;
 }
