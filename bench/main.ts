@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the figures the issues set as targets, measured rather than asserted in timed tests.
+ * `npm run bench`: the figures docs/measurements.md records, measured rather than asserted in timed tests.
  *
  *   1. time to both verdicts of the default run (`streamer-leakcheck run`), and the flake count over
  *      --runs consecutive runs (old must be leak and new clean every time);
@@ -7,11 +7,16 @@
  *      server in the same process, alternating so neither gets the warmer machine;
  *   3. sensitivity: a planted leak of 256 B per disconnect must be called a leak; the same server with
  *      no leak must not.
+ *   2b. (--only framing) the same for each framing (SSE, NDJSON, chunks): a POST with a bearer token and
+ *      a JSON body against an OpenAI/Ollama-style server, our client vs a minimal undici loop sending it.
  *
  *   4. soak, 5. heap snapshot cost, 6. goroutine dump cost: a Go server with ~2000 goroutines, the
  *      dump (debug=2) against the count (debug=1), and how long the server stops answering meanwhile.
+ *   7. faults: --fault-runs runs (default 50) interrupted with SIGINT at a random moment and as many
+ *      killed with SIGKILL, with the reference pair and a user target that daemonized out of its
+ *      process group; after each, every process carrying the run's mark is counted (the figure: 0).
  *
- * Options: --runs N (default 20), --only time|rate|sensitivity|soak|snapshot|goroutine-dump (repeatable), --sensitivity-runs N
+ * Options: --runs N (default 20), --only time|rate|framing|sensitivity|soak|snapshot|goroutine-dump|faults (repeatable), --sensitivity-runs N
  * (default 5), --soak-clients N (default 100 000), --sequential: time the default runs, and run the
  * sensitivity pairs, with the targets one after another (`run --no-parallel`) instead of side by side.
  */
@@ -22,15 +27,20 @@ import path from 'node:path';
 import { Pool } from 'undici';
 import { PACKAGE_ROOT } from '../src/core/paths.js';
 import { runBatch } from '../src/load/clients.js';
+import { defaultRequest, type StreamRequest } from '../src/load/request.js';
 import { loadScenarios, resolveScenarioArg } from '../src/load/scenario.js';
 import { ProbeHub } from '../src/probe/hub.js';
 import type { LeakcheckReport } from '../src/report/types.js';
 import { runLeakcheck } from '../src/run/engine.js';
+import { findFreePort, waitForPort } from '../src/targets/ports.js';
 import { ProcessSupervisor } from '../src/targets/supervisor.js';
-import { builtinGoTarget, builtinTarget, startTarget, type TargetSpec } from '../src/targets/target.js';
+import { createProbes } from '../src/probe/registry.js';
+import { startTarget } from '../src/targets/spawned.js';
+import { builtinGoTarget, builtinTarget, type TargetSpec } from '../src/targets/target.js';
 import { startUpstream } from '../src/targets/upstream.js';
 
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'streamer-leakcheck.js');
+const CHAT_SERVER = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'chat-server.mjs');
 const FIXTURE = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'planted-leak-server.mjs');
 
 function argValue(name: string, fallback: number): number {
@@ -95,7 +105,7 @@ async function defaultRuns(runs: number): Promise<void> {
   console.log(`over 20 s: ${wallMs.filter((ms) => ms > 20_000).length}/${runs}; runs with cycles added to an inconclusive series: ${extended}/${runs}`);
 }
 
-/** The minimal loop of FIELD-NOTES: N concurrent undici requests, leave after `events` events. */
+/** A minimal undici abort loop: N concurrent requests, each leaving after `events` events (docs/measurements.md#driver-rate). */
 async function minimalAbortLoop(origin: string, total: number, concurrency: number, events: number): Promise<number> {
   const pool = new Pool(origin, { connections: concurrency });
   let next = 0;
@@ -134,7 +144,7 @@ async function disconnectRate(): Promise<void> {
     const upstream = await startUpstream(supervisor, { tokens: 200, intervalMs: 5, startTimeoutMs: 10_000 });
     const target = await startTarget(builtinTarget('new'), {
       supervisor,
-      hub,
+      probes: createProbes(hub),
       upstreamUrl: upstream.baseUrl,
       startTimeoutMs: 10_000,
       instance: 'bench',
@@ -148,7 +158,7 @@ async function disconnectRate(): Promise<void> {
     await minimalAbortLoop(target.origin, 500, concurrency, events); // warm both ends
     for (let round = 0; round < 3; round++) {
       minimal.push(await minimalAbortLoop(target.origin, total, concurrency, events));
-      const outcome = await runBatch({ origin: target.origin, pathTemplate: '/chat/stream/{id}' }, behaviours, {
+      const outcome = await runBatch({ origin: target.origin, request: defaultRequest('/chat/stream/{id}') }, behaviours, {
         concurrency,
         arrivalRate: 0,
         idPrefix: `bench-${round}`,
@@ -166,6 +176,92 @@ async function disconnectRate(): Promise<void> {
   }
 }
 
+/**
+ * The minimal loop sending a given POST and counting events as simply as it can (SSE blocks by "\n\n",
+ * lines by "\n", chunks by arrival): what our client's framing and request rendering are measured against.
+ */
+async function minimalPostLoop(
+  origin: string,
+  request: { path: string; headers: Record<string, string>; body: string },
+  count: (chunk: Buffer) => number,
+  total: number,
+  concurrency: number,
+  events: number,
+): Promise<number> {
+  const pool = new Pool(origin, { connections: concurrency });
+  let next = 0;
+  let done = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < total) {
+      next++;
+      const controller = new AbortController();
+      try {
+        const { body } = await pool.request({ ...request, method: 'POST', signal: controller.signal });
+        let seen = 0;
+        for await (const chunk of body) {
+          seen += count(chunk as Buffer);
+          if (seen >= events) break;
+        }
+        controller.abort();
+        body.destroy();
+        done++;
+      } catch {
+        // counted by `done` only
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  return done / seconds;
+}
+
+async function framingRate(): Promise<void> {
+  console.log('\n## 2b. disconnects per second for each framing: a POST with a bearer token and JSON body, our client vs a minimal undici loop (same server, same run)');
+  const supervisor = new ProcessSupervisor();
+  try {
+    const port = await findFreePort();
+    const token = 'bench-token';
+    const child = supervisor.spawn({ name: 'chat', command: process.execPath, args: [CHAT_SERVER], shell: false, env: { PORT: String(port), TOKEN: token, EVENTS: '200' } });
+    if ((await waitForPort(port, { timeoutMs: 10_000, isAlive: () => child.running })) !== 'ready') throw new Error('chat server did not start');
+    const origin = `http://127.0.0.1:${port}`;
+    const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hello' }], stream: true });
+    const routes = [
+      ['sse', '/v1/chat/completions', (chunk: Buffer) => chunk.toString('latin1').split('\n\n').length - 1],
+      ['ndjson', '/api/chat', (chunk: Buffer) => chunk.toString('latin1').split('\n').length - 1],
+      ['chunks', '/api/text', () => 1],
+    ] as const;
+    const total = 3000;
+    const concurrency = 50;
+    const events = 5;
+    const behaviours = Array.from({ length: total }, () => ({ kind: 'leave-after-events' as const, events }));
+    for (const [framing, route, count] of routes) {
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'text/event-stream' };
+      const request: StreamRequest = { method: 'POST', pathTemplate: route, headers, body, framing: 'auto' };
+      const minimal: number[] = [];
+      const ours: number[] = [];
+      let found: string | null = null;
+      await minimalPostLoop(origin, { path: route, headers, body }, count, 500, concurrency, events); // warm both ends
+      for (let round = 0; round < 3; round++) {
+        minimal.push(await minimalPostLoop(origin, { path: route, headers, body }, count, total, concurrency, events));
+        const outcome = await runBatch({ origin, request }, behaviours, { concurrency, arrivalRate: 0, idPrefix: `${framing}-${round}` });
+        found = outcome.framing;
+        if (outcome.errors.total > 0) console.log(`  ${framing} round ${round}: ${outcome.errors.total} errors, e.g. ${outcome.errors.examples[0]}`);
+        ours.push((outcome.disconnects * 1000) / outcome.durationMs);
+      }
+      const m = median(minimal);
+      const o = median(ours);
+      console.log(
+        `${framing.padEnd(7)} (found ${found}): runBatch ${o.toFixed(0)}/s (${ours.map((x) => x.toFixed(0)).join(', ')}), ` +
+          `minimal ${m.toFixed(0)}/s (${minimal.map((x) => x.toFixed(0)).join(', ')}), ratio ${(o / m).toFixed(2)} (target >= 0.8)`,
+      );
+    }
+  } finally {
+    await supervisor.stopAll();
+  }
+}
+
 function planted(name: string, leakBytes: number): TargetSpec {
   return {
     name,
@@ -175,7 +271,7 @@ function planted(name: string, leakBytes: number): TargetSpec {
     command: process.execPath,
     args: [FIXTURE],
     shell: false,
-    pathTemplate: '/chat/stream/{id}',
+    request: defaultRequest('/chat/stream/{id}'),
     workersGauge: false,
     env: { LEAK_BYTES: String(leakBytes), EVENTS: '40' },
   };
@@ -222,8 +318,8 @@ async function soak(total: number): Promise<void> {
   const resources = () => process.getActiveResourcesInfo().filter((t) => t === 'TCPSocketWrap').length;
   try {
     const upstream = await startUpstream(supervisor, { tokens: 200, intervalMs: 5, startTimeoutMs: 10_000 });
-    const target = await startTarget(builtinTarget('new'), { supervisor, hub, upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'soak' });
-    const endpoint = { origin: target.origin, pathTemplate: '/chat/stream/{id}' };
+    const target = await startTarget(builtinTarget('new'), { supervisor, probes: createProbes(hub), upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'soak' });
+    const endpoint = { origin: target.origin, request: defaultRequest('/chat/stream/{id}') };
     const scenario = (await loadScenarios(await resolveScenarioArg('mixed')))[0]!;
     const { createRng, planBehaviours } = await import('../src/load/plan.js');
     const rng = createRng(99);
@@ -253,7 +349,7 @@ async function soak(total: number): Promise<void> {
   console.log(`harness sockets still open after the soak: ${resources()}`);
 }
 
-/** Issue 6's bound: a snapshot of a ~100 MB heap must neither kill the target nor take minutes. */
+/** A snapshot of a ~100 MB heap must neither kill the target nor take minutes (docs/measurements.md#heap-snapshot). */
 async function snapshotCost(): Promise<void> {
   console.log('\n## 5. heap snapshot of a ~100 MB heap: time in the target, file size, time to read and diff');
   const supervisor = new ProcessSupervisor();
@@ -265,9 +361,9 @@ async function snapshotCost(): Promise<void> {
     const upstream = await startUpstream(supervisor, { tokens: 200, intervalMs: 5, startTimeoutMs: 10_000 });
     // The reference old after ~2300 disconnects: ~100 MB of heap in millions of small objects, the
     // realistic worst case (a few huge arrays would snapshot in no time).
-    const target = await startTarget(builtinTarget('old'), { supervisor, hub, upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'snap' });
+    const target = await startTarget(builtinTarget('old'), { supervisor, probes: createProbes(hub), upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'snap' });
     const leave = Array.from({ length: 2300 }, () => ({ kind: 'leave-after-events' as const, events: 3 }));
-    await runBatch({ origin: target.origin, pathTemplate: '/chat/stream/{id}' }, leave, { concurrency: 50, arrivalRate: 0 });
+    await runBatch({ origin: target.origin, request: defaultRequest('/chat/stream/{id}') }, leave, { concurrency: 50, arrivalRate: 0 });
     const sample = await target.sample();
     const [written] = await hub.snapshot(target.label, dir, 'big');
     const alive = target.process.running;
@@ -277,7 +373,7 @@ async function snapshotCost(): Promise<void> {
     const pathStarted = Date.now();
     parsed.retainerPath('Channel');
     console.log(
-      `heap ${(sample.heapUsedBytes! / 1e6).toFixed(0)} MB: snapshot written in ${(written!.ms / 1000).toFixed(1)} s, ` +
+      `heap ${(sample.values.heapUsedBytes! / 1e6).toFixed(0)} MB: snapshot written in ${(written!.ms / 1000).toFixed(1)} s, ` +
         `${(written!.bytes / 1e6).toFixed(0)} MB on disk; target still alive: ${alive}; read in ${(readMs / 1000).toFixed(1)} s, ` +
         `retainer path in ${((Date.now() - pathStarted) / 1000).toFixed(1)} s`,
     );
@@ -289,10 +385,67 @@ async function snapshotCost(): Promise<void> {
 }
 
 /**
- * Issue 6's question for Go: what a goroutine dump (debug=2: every stack, the runtime stops the world
- * while it writes them) costs against the count (debug=1: stacks aggregated), on go-old with ~2000
- * goroutines. "Pause": the slowest of a stream of tiny requests to the same server during the reads.
+ * What a goroutine dump (debug=2: every stack, the runtime stops the world while it writes them) costs
+ * against the count (debug=1: stacks aggregated), on go-old with ~2000 goroutines. "Pause": the slowest
+ * of a stream of tiny requests to the same server during the reads (docs/measurements.md#goroutine-dump).
  */
+/** Live processes whose environment or command line holds `mark` (zombies have neither). */
+async function processesMarked(mark: string): Promise<number[]> {
+  const { readdir: list, readFile: read } = await import('node:fs/promises');
+  const found: number[] = [];
+  for (const entry of await list('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const environ = await read(`/proc/${entry}/environ`, 'latin1').catch(() => '');
+    const cmdline = await read(`/proc/${entry}/cmdline`, 'latin1').catch(() => '');
+    if (environ.includes(mark) || cmdline.includes(mark)) found.push(Number(entry));
+  }
+  return found;
+}
+
+async function faults(runs: number): Promise<void> {
+  console.log(`\n## 7. faults: ${runs} runs interrupted with SIGINT and ${runs} killed with SIGKILL at random moments`);
+  const { createRng } = await import('../src/load/plan.js');
+  const rng = createRng(20261202);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'leakcheck-faults-'));
+  const tally: Record<string, { runs: number; left: number; exits: Record<string, number>; delaysMs: number[] }> = {};
+  for (let i = 0; i < 2 * runs; i++) {
+    const signal: NodeJS.Signals = i < runs ? 'SIGINT' : 'SIGKILL';
+    const mark = `leakcheck-fault-${process.pid}-${i}`;
+    const delayMs = Math.round(300 + rng() * 9700);
+    const daemon = `setsid node ${JSON.stringify(FIXTURE)} & wait`;
+    const child = spawn(
+      process.execPath,
+      [BIN, 'run', '--builtin', 'node', '--target', `daemon=${daemon}`, '--probe', 'daemon=proc', '--out', dir, '--no-progress', '--seed', String(i + 1)],
+      { env: { ...process.env, FAULT_MARK: mark }, stdio: 'ignore' },
+    );
+    const exited = new Promise<string>((resolve) => child.on('exit', (code, sig) => resolve(sig ?? String(code))));
+    const early = await Promise.race([exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), delayMs))]);
+    if (early === null) child.kill(signal);
+    const exit = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('no exit within 20 s'), 20_000))]);
+    if (exit === 'no exit within 20 s') child.kill('SIGKILL');
+    let left = await processesMarked(mark);
+    for (let wait = 0; wait < 40 && left.length > 0; wait++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      left = await processesMarked(mark);
+    }
+    for (const pid of left) process.kill(pid, 'SIGKILL');
+    const entry = (tally[signal] ??= { runs: 0, left: 0, exits: {}, delaysMs: [] });
+    entry.runs++;
+    entry.left += left.length;
+    entry.delaysMs.push(delayMs);
+    const key = early === null ? exit : `finished first (${exit})`;
+    entry.exits[key] = (entry.exits[key] ?? 0) + 1;
+    if (left.length > 0) console.log(`  run ${i} (${signal} after ${delayMs} ms): ${left.length} process(es) left: ${left.join(', ')}`);
+  }
+  for (const [signal, entry] of Object.entries(tally)) {
+    console.log(
+      `${signal}: ${entry.runs} runs, delays ${Math.min(...entry.delaysMs)}–${Math.max(...entry.delaysMs)} ms, ` +
+        `processes left ${entry.left}; exits ${JSON.stringify(entry.exits)}`,
+    );
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
 async function goroutineDumpCost(): Promise<void> {
   console.log('\n## 6. goroutine dump vs goroutine count on a Go server with ~2000 goroutines');
   const { buildGoReference } = await import('../src/targets/go-build.js');
@@ -304,10 +457,10 @@ async function goroutineDumpCost(): Promise<void> {
   try {
     const binary = await buildGoReference();
     const upstream = await startUpstream(supervisor, { tokens: 200, intervalMs: 5, startTimeoutMs: 10_000 });
-    const target = await startTarget(builtinGoTarget('old', binary), { supervisor, hub, upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'dump' });
+    const target = await startTarget(builtinGoTarget('old', binary), { supervisor, probes: createProbes(hub), upstreamUrl: upstream.baseUrl, startTimeoutMs: 10_000, instance: 'dump' });
     // Each disconnect leaves 3 goroutines on go-old (the worker and its upstream connection's two loops).
     const leave = Array.from({ length: 667 }, () => ({ kind: 'leave-after-events' as const, events: 3 }));
-    await runBatch({ origin: target.origin, pathTemplate: '/chat/stream/{id}' }, leave, { concurrency: 50, arrivalRate: 0 });
+    await runBatch({ origin: target.origin, request: defaultRequest('/chat/stream/{id}') }, leave, { concurrency: 50, arrivalRate: 0 });
     const sample = await target.sample();
     pool = new Pool(target.origin, { connections: 1 });
     const ping = new Pool(target.origin, { connections: 1 });
@@ -343,13 +496,14 @@ async function goroutineDumpCost(): Promise<void> {
       pinging = false;
       await pinger;
       console.log(
-        `${name}: ${total} goroutines (sample said ${sample.goroutines}), ${(bytes / 1e3).toFixed(0)} KB, read median ${median(readMs).toFixed(0)} ms ` +
+        `${name}: ${total} goroutines (sample said ${sample.values.goroutines}), ${(bytes / 1e3).toFixed(0)} KB, read median ${median(readMs).toFixed(0)} ms ` +
           `(max ${Math.max(...readMs).toFixed(0)}), parse median ${median(parseMs).toFixed(1)} ms, slowest concurrent request ${slowestPingMs.toFixed(0)} ms`,
       );
     }
     const started = Date.now();
-    const dump = await target.goroutineDump();
-    console.log(`target.goroutineDump() as the run calls it (settled): ${Date.now() - started} ms, ${dump.groups.length} groups`);
+    const { readGoroutineDump } = await import('../src/probe/go.js');
+    const dump = await readGoroutineDump(target.origin, pool);
+    console.log(`readGoroutineDump() as the run calls it (settled): ${Date.now() - started} ms, ${dump.groups.length} groups`);
     await ping.close();
   } finally {
     await pool?.close();
@@ -358,9 +512,11 @@ async function goroutineDumpCost(): Promise<void> {
   }
 }
 
+if (wants('faults')) await faults(argValue('--fault-runs', 50));
 if (wants('goroutine-dump')) await goroutineDumpCost();
 if (wants('snapshot')) await snapshotCost();
 if (wants('soak')) await soak(argValue('--soak-clients', 100_000));
 if (wants('rate')) await disconnectRate();
+if (wants('framing')) await framingRate();
 if (wants('sensitivity')) await sensitivity(argValue('--sensitivity-runs', 5));
 if (wants('time')) await defaultRuns(argValue('--runs', 20));

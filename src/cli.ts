@@ -3,12 +3,13 @@
  * This is the only place that turns a LeakcheckError into an exit code and text for a person.
  */
 import { randomInt } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type ConfigValues } from './config.js';
 import { ExitCode, LeakcheckError, UsageError } from './core/errors.js';
+import { checkOutputPaths, writeFailure } from './core/output-paths.js';
 import { loadScenarios, resolveScenarioArg } from './load/scenario.js';
 import { createProgress } from './report/progress.js';
 import { renderTerminal } from './report/terminal.js';
@@ -18,7 +19,16 @@ import { renderMarkdown } from './report/markdown.js';
 import { appendStepSummary } from './report/step-summary.js';
 import { openFile } from './report/open.js';
 import { atomicWrite, REPORT_FILES, writeReport } from './report/write.js';
-import { DEFAULT_SETTLE_MS, runLeakcheck, toolVersion } from './run/engine.js';
+import {
+  DEFAULT_PARALLEL,
+  DEFAULT_REPORT_DIR,
+  DEFAULT_SCENARIOS,
+  DEFAULT_SETTLE_MS,
+  DEFAULT_START_TIMEOUT_MS,
+  DEFAULT_UPSTREAM_INTERVAL_MS,
+  DEFAULT_UPSTREAM_TOKENS,
+} from './defaults.js';
+import { runLeakcheck, toolVersion } from './run/engine.js';
 import { buildGoReference } from './targets/go-build.js';
 import { buildTargets, wantsGoPair, type TargetFlags } from './targets/user-targets.js';
 
@@ -27,8 +37,6 @@ export interface CliIo {
   stderr: NodeJS.WriteStream;
   env: NodeJS.ProcessEnv;
 }
-
-const DEFAULT_SCENARIOS = ['mixed'];
 
 function integer(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -62,6 +70,7 @@ interface RunFlags extends TargetFlags {
   color: boolean;
   progress: boolean;
   snapshots: boolean;
+  breakdown?: boolean;
   parallel?: boolean;
   open?: boolean;
   junit?: string;
@@ -95,18 +104,23 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('-t, --target <name=command>', 'start COMMAND (through a shell, with PORT and HOST set) and check it; repeatable', collect)
     .option('--expect <name=leak|clean>', 'what a target should do (user targets default to clean); repeatable', collect)
     .option('--path <template>', 'stream route of user targets; {id} becomes a unique id per request (default /chat/stream/{id})')
+    .option('--method <method>', 'HTTP method of user targets\' requests (default GET, or POST with --body)')
+    .option('--header <name:value>', 'request header of user targets, repeatable; ${NAME} in it is read from the environment; values print as ***', collect)
+    .option('--body <text|@file>', 'request body of user targets; {id} and ${NAME} replaced; a JSON body gets content-type: application/json')
+    .option('--framing <sse|ndjson|chunks>', 'what an event is in the response (default: chosen from its Content-Type)')
+    .option('--curl <command>', 'take the method, headers, body and path of user targets from a curl command line (devtools "Copy as cURL")')
     .option('--probe <name=node|go|proc|auto>', 'how to sample a target: the injected Node agent, pprof/expvar, /proc, or auto (default); repeatable', collect)
     .option('--builtin <kind>', 'run a built-in reference pair: node (old/new, the default without targets) or go (go-old/go-new, needs Go)', collect)
     .option('--self-check', 'also run the built-in leaky server (first in line) as a positive control: fail if this machine cannot see its leak')
     .option('-s, --scenario <name|file|dir>', `scenario to run, repeatable: a shipped name, a JSON file, a folder, or "all" (default: ${DEFAULT_SCENARIOS.join(', ')})`, collect)
     .option('--seed <n>', 'seed for every random choice; the same seed repeats the same client script', integer('--seed', 0, 2 ** 31 - 1))
     .option('--json <file>', 'also write the JSON report to this file')
-    .option('--out <dir>', 'folder that receives <timestamp>/report.html, report.md and report.json', 'reports')
+    .option('--out <dir>', 'folder that receives <timestamp>/report.html, report.md and report.json', DEFAULT_REPORT_DIR)
     .option('--no-report', 'write no report folder (only the terminal report, and --json if given)')
     .option('--open', 'open report.html in a browser once it is written (xdg-open, open or start)')
-    .option('--upstream-tokens <n>', 'tokens per mock LLM stream', integer('--upstream-tokens', 1, 100_000), 200)
-    .option('--upstream-interval-ms <ms>', 'pause between mock LLM tokens', integer('--upstream-interval-ms', 0, 60_000), 5)
-    .option('--start-timeout <ms>', 'how long a target may take to accept connections', integer('--start-timeout', 100, 600_000), 10_000)
+    .option('--upstream-tokens <n>', 'tokens per mock LLM stream', integer('--upstream-tokens', 1, 100_000), DEFAULT_UPSTREAM_TOKENS)
+    .option('--upstream-interval-ms <ms>', 'pause between mock LLM tokens', integer('--upstream-interval-ms', 0, 60_000), DEFAULT_UPSTREAM_INTERVAL_MS)
+    .option('--start-timeout <ms>', 'how long a target may take to accept connections', integer('--start-timeout', 100, 600_000), DEFAULT_START_TIMEOUT_MS)
     .addOption(
       new Option('--settle-ms <ms>', 'pause after each batch before sampling')
         .argParser(integer('--settle-ms', 0, 60_000))
@@ -117,6 +131,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--max-handles-per-disconnect <n>', 'fail when a target expected clean keeps more handles (or fds) than this per disconnect', nonNegative('--max-handles-per-disconnect'))
     .option('--parallel', 'run the targets side by side, two at a time (the default)')
     .option('--no-parallel', 'run the targets one after another (slower; each target has the machine to itself)')
+    .option('--breakdown', 'measure a mixed scenario again one way of hanging up at a time when it is a leak too, not only when inconclusive')
+    .option('--no-breakdown', 'never break a mixed scenario down by way of hanging up')
     .option('--no-snapshots', 'take no heap snapshots of Node targets (no "what leaked" under leak verdicts)')
     .option('--no-color', 'plain output even on a terminal (NO_COLOR is respected too)')
     .option('--no-progress', 'no live progress line')
@@ -131,14 +147,20 @@ Examples:
   $ npx streamer-leakcheck run --self-check --target api='npm start' --path '/v1/chat/{id}/stream'
   $ npx streamer-leakcheck run --target py='python3 app.py' --expect py=clean --probe py=proc
   $ npx streamer-leakcheck run --builtin go          the seed's own Go streamers (needs the go command)
+  $ TOKEN=sk-test npx streamer-leakcheck run --target api='npm start' --path /v1/chat/completions \\
+      --header 'Authorization: Bearer \${TOKEN}' --body @chat.json
+                                                     an OpenAI-compatible POST; the token is read at run time, printed as ***
+  $ npx streamer-leakcheck run --target app='npm run dev' --curl 'curl http://localhost:3000/api/chat -H ... --data-raw ...'
+                                                     the request as the browser sent it (its host becomes the target's)
   $ npx streamer-leakcheck run --target api='npm start' --junit leakcheck.xml --max-bytes-per-disconnect 512
 
 Targets get PORT and HOST=127.0.0.1, and the mock LLM's URL in LLM_URL and OPENAI_BASE_URL.
+A stream is complete when the server ends the response; --framing sse counts SSE events, ndjson lines, chunks reads.
 Settings can live in leakcheck.config.json (or a "leakcheck" key in package.json); flags override them.
 --open uses STREAMER_LEAKCHECK_OPENER, when set, instead of the platform's opener.
 
-Exit codes: 0 every verdict met its expectation, 1 one did not, 2 bad usage or scenario,
-            3 a target failed to start or died, 130 interrupted.`,
+Exit codes: 0 every verdict met its expectation, 1 one did not, 2 bad usage, scenario or output path,
+            3 a target failed to start or died, 4 a report file could not be written, 130 interrupted.`,
     )
     .action(async (flags: RunFlags, command: Command) => {
       setExit(await runCommand(await withConfig(flags, command), io));
@@ -202,10 +224,37 @@ async function withConfig(flags: RunFlags, command: Command): Promise<RunFlags> 
   return merged;
 }
 
+/** `--body @file`: the file's text. */
+async function readBodyFlag(flags: RunFlags): Promise<void> {
+  if (!flags.body?.startsWith('@')) return;
+  const file = flags.body.slice(1);
+  try {
+    flags.body = await readFile(path.resolve(file), 'utf8');
+  } catch (error) {
+    throw new UsageError(`--body @${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
 async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   if (flags.open && !flags.report) throw new UsageError('--open opens report.html, which --no-report does not write: drop one of them');
-  buildTargets(flags, '(checked before building)'); // usage errors first, before a slow go build
-  const targets = buildTargets(flags, wantsGoPair(flags) ? await buildGoReference() : undefined);
+  // Every place the run will write, before anything starts: a mistake there is one line, not a lost run.
+  await checkOutputPaths({
+    folders: [
+      ...(flags.report ? [{ option: '--out', path: flags.out }] : []),
+      ...(flags.snapshots && !flags.report ? [{ option: 'heap snapshots (the temporary folder)', path: os.tmpdir() }] : []),
+    ],
+    files: [
+      ...(flags.json ? [{ option: '--json', path: flags.json }] : []),
+      ...(flags.junit ? [{ option: '--junit', path: flags.junit }] : []),
+      ...(io.env.GITHUB_STEP_SUMMARY ? [{ option: 'GITHUB_STEP_SUMMARY', path: io.env.GITHUB_STEP_SUMMARY, append: true }] : []),
+    ],
+  });
+  await readBodyFlag(flags);
+  buildTargets(flags, '(checked before building)', { env: io.env }); // usage errors first, before a slow go build
+  const targets = buildTargets(flags, wantsGoPair(flags) ? await buildGoReference() : undefined, {
+    env: io.env,
+    note: (line) => io.stdout.write(`${line}\n`),
+  });
   const files: string[] = [];
   for (const arg of flags.scenario ?? DEFAULT_SCENARIOS) files.push(...(await resolveScenarioArg(arg)));
   const scenarios = await loadScenarios(files);
@@ -247,7 +296,8 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
       startTimeoutMs: flags.startTimeout,
       settleMs: flags.settleMs,
       snapshotDir,
-      parallel: flags.parallel !== false,
+      parallel: flags.parallel ?? DEFAULT_PARALLEL,
+      breakdown: flags.breakdown === true ? 'always' : flags.breakdown === false ? 'never' : 'auto',
       budgets: {
         ...(flags.maxBytesPerDisconnect !== undefined ? { maxBytesPerDisconnect: flags.maxBytesPerDisconnect } : {}),
         ...(flags.maxHandlesPerDisconnect !== undefined ? { maxHandlesPerDisconnect: flags.maxHandlesPerDisconnect } : {}),
@@ -265,13 +315,30 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
   }
 
   io.stdout.write(renderTerminal(report, { color: useColour(io, flags.color) }));
-  const written = await writeReport(report, {
-    outDir: flags.report ? flags.out : null,
-    jsonFile: flags.json ?? null,
-    snapshotDir,
-  }).finally(() => (snapshotDir ? rm(snapshotDir, { recursive: true, force: true }) : undefined));
-  if (flags.junit) await atomicWrite(path.resolve(flags.junit), renderJunit(report));
-  if (io.env.GITHUB_STEP_SUMMARY) await appendStepSummary(io.env.GITHUB_STEP_SUMMARY, renderMarkdown(report));
+  // The verdicts are printed; a file that cannot be written now (a disk that filled) is said and the
+  // others are still written.
+  const failures: string[] = [];
+  const attempt = async <T>(what: string, work: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await work();
+    } catch (error) {
+      failures.push(writeFailure(what, error));
+      return null;
+    }
+  };
+  const written = flags.report
+    ? ((await attempt(`the report folder in ${flags.out}`, () => writeReport(report, { outDir: flags.out, jsonFile: null, snapshotDir }))) ?? {
+        folder: null,
+        htmlFile: null,
+      })
+    : { folder: null, htmlFile: null };
+  if (flags.json) await attempt(`--json ${flags.json}`, () => writeReport(report, { outDir: null, jsonFile: flags.json! }));
+  if (snapshotDir) await rm(snapshotDir, { recursive: true, force: true });
+  if (flags.junit) await attempt(`--junit ${flags.junit}`, () => atomicWrite(path.resolve(flags.junit!), renderJunit(report)));
+  if (io.env.GITHUB_STEP_SUMMARY) {
+    await attempt(`GITHUB_STEP_SUMMARY ${io.env.GITHUB_STEP_SUMMARY}`, () => appendStepSummary(io.env.GITHUB_STEP_SUMMARY!, renderMarkdown(report)));
+  }
+  for (const failure of failures) io.stderr.write(`streamer-leakcheck: ${failure}\n`);
   if (written.folder) io.stdout.write(`report: ${written.folder} (${REPORT_FILES.join(', ')})\n`);
   if (flags.open && written.htmlFile) {
     // A report nobody could open is still a report: warn, and keep the exit code the verdicts gave.
@@ -279,7 +346,8 @@ async function runCommand(flags: RunFlags, io: CliIo): Promise<number> {
     if (!opened.opened) io.stderr.write(`streamer-leakcheck: warning: could not open ${written.htmlFile} (${opened.problem}); open it by hand\n`);
   }
   if (!report.ok && report.complete) io.stdout.write(`rerun with --seed ${report.seed} to repeat the same client script\n`);
-  return exitCodeOf(report);
+  const verdicts = exitCodeOf(report);
+  return verdicts === ExitCode.ok && failures.length > 0 ? ExitCode.output : verdicts;
 }
 
 export function exitCodeOf(report: LeakcheckReport): number {

@@ -25,7 +25,7 @@ describe('config file', () => {
       expect: ['worker=leak'],
       probe: ['worker=node'],
       selfCheck: true,
-      path: '/v1/stream/{id}',
+      request: { path: '/v1/stream/{id}' },
       scenario: ['mixed'],
       seed: 4,
       parallel: true,
@@ -43,6 +43,17 @@ describe('config file', () => {
     [{ scenarios: 'mixed' }, /scenarios: must be an array of strings/],
     [{ parallel: 'yes' }, /parallel: must be true or false/],
     [{ open: 'yes' }, /open: must be true or false/],
+    [{ request: [] }, /leakcheck\.config\.json: request: must be an object/],
+    [{ request: { verb: 'POST' } }, /request\.verb: unknown key \(known: method, path, headers, body, framing\)/],
+    [{ request: { method: 'YEET' } }, /request\.method: not an HTTP method/],
+    [{ request: { path: 'v1/chat' } }, /request\.path: must start with \//],
+    [{ request: { headers: { Authorization: 42 } } }, /request\.headers\.Authorization: must be a string \(use "\$\{NAME\}"/],
+    [{ request: { headers: { Connection: 'close' } } }, /request\.headers\.Connection: each client sets it itself/],
+    [{ request: { framing: 'xml' } }, /request\.framing: choose sse, ndjson, chunks/],
+    [{ request: { body: null } }, /request\.body: leave it out for no body/],
+    [{ path: '/a', request: { path: '/b' } }, /path: give the path once/],
+    [{ targets: { api: { command: 'x', request: { headers: [] } } } }, /targets\.api\.request\.headers: must map header names/],
+    [{ targets: { api: { command: 'x', requests: {} } } }, /targets\.api\.requests: unknown key \(known: command, expect, probe, request\)/],
   ])('names the key that is wrong: %j', (raw, message) => {
     expect(() => parseConfig(raw, 'leakcheck.config.json')).toThrow(ScenarioError);
     expect(() => parseConfig(raw, 'leakcheck.config.json')).toThrow(message);
@@ -55,5 +66,19 @@ describe('config file', () => {
     await expect(loadConfig(dir)).rejects.toThrow(/package\.json: leakcheck\.extra: unknown key/);
     await writeFile(path.join(dir, 'leakcheck.config.json'), JSON.stringify({ seed: 7 }));
     expect(await loadConfig(dir)).toEqual({ file: 'leakcheck.config.json', values: { seed: 7 } });
+  });
+});
+
+describe('config file: requests', () => {
+  it('a shared "request" and one per target; a non-string body is sent as its JSON', () => {
+    const values = parseConfig(
+      {
+        request: { method: 'post', headers: { Authorization: 'Bearer ${TOKEN}' }, body: { model: 'm', stream: true }, framing: 'sse' },
+        targets: { api: { command: 'npm start', request: { path: '/v1/chat/completions', headers: { 'X-Org': 'a' } } }, other: 'node o.js' },
+      },
+      'leakcheck.config.json',
+    );
+    expect(values.request).toEqual({ method: 'POST', headers: { authorization: 'Bearer ${TOKEN}' }, body: '{"model":"m","stream":true}', framing: 'sse' });
+    expect(values.targetRequests).toEqual({ api: { path: '/v1/chat/completions', headers: { 'x-org': 'a' } } });
   });
 });

@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ScenarioError } from './core/errors.js';
-import type { TargetFlags } from './targets/user-targets.js';
+import { isProbeChoice } from './probe/probe.js';
+import { bodyText, framingProblem, headerProblem, methodOf, pathProblem, TARGET_NAME, type RequestOptions, type TargetFlags } from './targets/user-targets.js';
 
 export const CONFIG_FILE = 'leakcheck.config.json';
 
@@ -28,21 +29,33 @@ interface TargetEntry {
   command: string;
   expect?: 'leak' | 'clean';
   probe?: 'node' | 'go' | 'proc' | 'auto';
+  request?: unknown;
 }
 
-const KEYS = ['targets', 'builtin', 'selfCheck', 'path', 'scenarios', 'seed', 'junit', 'out', 'open', 'budgets', 'startTimeoutMs', 'parallel'];
+export const KEYS = ['$schema', 'targets', 'builtin', 'selfCheck', 'path', 'request', 'scenarios', 'seed', 'junit', 'out', 'open', 'budgets', 'startTimeoutMs', 'parallel'];
+export const TARGET_KEYS = ['command', 'expect', 'probe', 'request'];
+export const REQUEST_KEYS = ['method', 'path', 'headers', 'body', 'framing'];
 
 export async function loadConfig(cwd: string): Promise<{ file: string; values: ConfigValues } | null> {
   const file = path.join(cwd, CONFIG_FILE);
-  if (existsSync(file)) return { file: CONFIG_FILE, values: parseConfig(parseJson(await readFile(file, 'utf8'), CONFIG_FILE), CONFIG_FILE) };
+  if (existsSync(file)) return { file: CONFIG_FILE, values: parseConfig(parseJson(await readText(file, CONFIG_FILE), CONFIG_FILE), CONFIG_FILE) };
   const manifest = path.join(cwd, 'package.json');
   if (existsSync(manifest)) {
-    const pkg = parseJson(await readFile(manifest, 'utf8'), 'package.json') as Record<string, unknown>;
+    const pkg = parseJson(await readText(manifest, 'package.json'), 'package.json') as Record<string, unknown>;
     if (pkg && typeof pkg === 'object' && 'leakcheck' in pkg) {
       return { file: 'package.json', values: parseConfig(pkg.leakcheck, 'package.json', 'leakcheck.') };
     }
   }
   return null;
+}
+
+async function readText(file: string, shown: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw new ScenarioError(shown, `cannot be read (${code === 'EISDIR' ? 'it is a folder' : (code ?? message)})`);
+  }
 }
 
 function parseJson(text: string, file: string): unknown {
@@ -75,21 +88,37 @@ export function parseConfig(raw: unknown, file: string, prefix = ''): ConfigValu
     values.probe = [];
     for (const [name, entry] of Object.entries(targets as Record<string, unknown>)) {
       const key = `targets.${name}`;
+      if (!TARGET_NAME.test(name)) fail(key, "a target's name is 1–40 letters, digits, '.', '_' or '-'");
       const target: TargetEntry =
         typeof entry === 'string' ? { command: entry } : entry && typeof entry === 'object' ? (entry as TargetEntry) : fail(key, 'must be a command or { "command": … }');
-      for (const field of Object.keys(target)) if (!['command', 'expect', 'probe'].includes(field)) fail(`${key}.${field}`, 'unknown key (known: command, expect, probe)');
+      for (const field of Object.keys(target)) if (!TARGET_KEYS.includes(field)) fail(`${key}.${field}`, `unknown key (known: ${TARGET_KEYS.join(', ')})`);
       values.target.push(`${name}=${str(`${key}.command`, target.command)}`);
+      if (target.request !== undefined) (values.targetRequests ??= {})[name] = parseRequest(target.request, `${key}.request`, fail);
       if (target.expect !== undefined) {
         if (target.expect !== 'leak' && target.expect !== 'clean') fail(`${key}.expect`, 'must be "leak" or "clean"');
         values.expect.push(`${name}=${target.expect}`);
       }
-      if (target.probe !== undefined) values.probe.push(`${name}=${str(`${key}.probe`, target.probe)}`);
+      if (target.probe !== undefined) {
+        if (typeof target.probe !== 'string' || !isProbeChoice(target.probe)) fail(`${key}.probe`, 'must be "node", "go", "proc" or "auto"');
+        values.probe.push(`${name}=${target.probe}`);
+      }
     }
   }
-  if (config.builtin !== undefined) values.builtin = strings('builtin', config.builtin);
+  if (config.builtin !== undefined) {
+    values.builtin = strings('builtin', config.builtin);
+    values.builtin.forEach((kind, i) => kind === 'node' || kind === 'go' || fail(`builtin[${i}]`, 'must be "node" or "go"'));
+  }
   if (config.selfCheck !== undefined) values.selfCheck = typeof config.selfCheck === 'boolean' ? config.selfCheck : fail('selfCheck', 'must be true or false');
   if (config.parallel !== undefined) values.parallel = typeof config.parallel === 'boolean' ? config.parallel : fail('parallel', 'must be true or false');
-  if (config.path !== undefined) values.path = str('path', config.path);
+  // The top-level "path" of older files is the shared request's path.
+  if (config.request !== undefined) values.request = parseRequest(config.request, 'request', fail);
+  if (config.path !== undefined) {
+    if (values.request?.path !== undefined) fail('path', 'give the path once: "path" or "request.path"');
+    const path = str('path', config.path);
+    const problem = pathProblem(path);
+    if (problem) fail('path', problem);
+    values.request = { ...values.request, path };
+  }
   if (config.scenarios !== undefined) values.scenario = strings('scenarios', config.scenarios);
   if (config.seed !== undefined) values.seed = int('seed', config.seed, 0, 2 ** 31 - 1);
   if (config.junit !== undefined) values.junit = str('junit', config.junit);
@@ -106,4 +135,41 @@ export function parseConfig(raw: unknown, file: string, prefix = ''): ConfigValu
     }
   }
   return values;
+}
+
+/** A "request" object: method, path, headers, body (text, or any JSON value sent as its JSON), framing. */
+function parseRequest(raw: unknown, key: string, fail: (key: string, problem: string) => never): RequestOptions {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) fail(key, `must be an object with any of ${REQUEST_KEYS.join(', ')}`);
+  const entry = raw as Record<string, unknown>;
+  for (const field of Object.keys(entry)) if (!REQUEST_KEYS.includes(field)) fail(`${key}.${field}`, `unknown key (known: ${REQUEST_KEYS.join(', ')})`);
+  const request: RequestOptions = {};
+  if (entry.method !== undefined) {
+    const method = typeof entry.method === 'string' ? methodOf(entry.method) : { problem: 'must be a string such as "POST"' };
+    if ('problem' in method) fail(`${key}.method`, method.problem);
+    else request.method = method.method;
+  }
+  if (entry.path !== undefined) {
+    const problem = typeof entry.path === 'string' ? pathProblem(entry.path) : 'must be a string';
+    if (problem) fail(`${key}.path`, problem);
+    request.path = entry.path as string;
+  }
+  if (entry.headers !== undefined) {
+    const headers = entry.headers;
+    if (!headers || typeof headers !== 'object' || Array.isArray(headers)) fail(`${key}.headers`, 'must map header names to string values');
+    request.headers = {};
+    for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+      // The value is never quoted back: it may be a token.
+      const problem = typeof value === 'string' ? headerProblem(name, value) : 'must be a string (use "${NAME}" to read it from the environment)';
+      if (problem) fail(`${key}.headers.${name}`, problem);
+      request.headers[name.toLowerCase()] = value as string;
+    }
+  }
+  if (entry.body === null) fail(`${key}.body`, 'leave it out for no body');
+  if (entry.body !== undefined) request.body = bodyText(entry.body);
+  if (entry.framing !== undefined) {
+    const problem = framingProblem(entry.framing);
+    if (problem) fail(`${key}.framing`, problem);
+    request.framing = entry.framing as RequestOptions['framing'];
+  }
+  return request;
 }

@@ -52,7 +52,7 @@ describe('checking servers the tool did not write', () => {
     expect(npm.heap.bytesPerDisconnect!).toBeLessThan(6000);
 
     // The primary and both workers are sampled and summed: each worker's planted 8 KB shows up (8 KB,
-    // not 2 KB: three processes' noise summed left a 2 KB leak inconclusive on tiny cycles once).
+    // not 2 KB: three processes' summed noise can leave a 2 KB leak inconclusive on tiny cycles).
     const clustered = byName['cluster-leaky']!;
     expect(clustered.probe).toBe('node');
     expect(clustered.scenarios[0]!.samples[0]!.processes).toBe(3);

@@ -13,9 +13,10 @@ const FIXTURES = path.resolve(__dirname, 'fixtures');
 describe('leakcheck() from a test', () => {
   it('returns the typed report: a planted leak is a leak, and report.ok says whether expectations held', async () => {
     const report = await leakcheck({
-      target: [`mine=LEAK_BYTES=4096 node ${JSON.stringify(path.join(FIXTURES, 'planted-leak-server.mjs'))}`],
-      expect: ['mine=leak'],
-      scenario: [path.join(FIXTURES, 'small.json')],
+      targets: [
+        { name: 'mine', command: `LEAK_BYTES=4096 node ${JSON.stringify(path.join(FIXTURES, 'planted-leak-server.mjs'))}`, expect: 'leak' },
+      ],
+      scenarios: [path.join(FIXTURES, 'small.json')],
       seed: 1,
     });
     expect(report.ok).toBe(true);
@@ -42,9 +43,10 @@ describe('leakcheck() from a test', () => {
     const server = JSON.stringify(path.join(FIXTURES, 'planted-leak-server.mjs'));
     const order = async (parallel: boolean | undefined) => {
       const events: string[] = [];
+      // The 'name=command' strings of the CLI work too.
       const report = await leakcheck({
-        target: [`a=LEAK_BYTES=4096 node ${server}`, `b=node ${server}`, `c=node ${server}`],
-        scenario: [scenario],
+        targets: [`a=LEAK_BYTES=4096 node ${server}`, `b=node ${server}`, `c=node ${server}`],
+        scenarios: [scenario],
         seed: 2,
         ...(parallel === undefined ? {} : { parallel }),
         onEvent: (event) => {
@@ -67,7 +69,10 @@ describe('leakcheck() from a test', () => {
     await rm(dir, { recursive: true, force: true });
   }, 120_000);
 
-  it('rejects bad options with the same errors as the CLI', async () => {
+  it('rejects bad options with the same errors as the CLI, and a bad target object by its field', async () => {
     await expect(leakcheck({ expect: ['nobody=leak'] })).rejects.toThrow(UsageError);
+    await expect(leakcheck({ targets: [{ name: 'api', command: 'node s.js', expect: 'leaky' as 'leak' }] })).rejects.toThrow(
+      'leakcheck(): targets[0].expect: expected leak or clean (got "leaky")',
+    );
   });
 });

@@ -158,6 +158,15 @@ describe('bad command lines (generated)', () => {
     for (const flag of pairs) for (const value of badPairs) cases.push([flag, value]);
     for (const value of badTargets) cases.push(['--target', value, '--builtin', 'node']);
     cases.push(['--path', 'http://192.168.1.1/x'], ['--path', 'relative/{id}'], ['--builtin', 'java'], ['--frobnicate'], ['-s', '/no/such/file.json'], ['-s', 'nonexistent-name']);
+    // The request of a user target: every mistake is caught before the target starts.
+    const badRequests = [
+      ['--method', 'YEET'], ['--method', 'HEAD'], ['--header', 'nocolon'], ['--header', 'Connection: close'], ['--header', 'Bad Name: x'],
+      ['--header', 'Authorization: Bearer ${LEAKCHECK_FUZZ_UNSET}'], ['--body', '@/no/such/body.json'], ['--framing', 'xml'],
+      ['--curl', 'wget http://h/'], ['--curl', "curl 'http://h/"], ['--curl', 'curl -F a=b http://h/'], ['--curl', 'curl http://h/ | jq'],
+      ['--curl', 'curl --frobnicate http://h/'], ['--curl', 'curl -d @x.json http://h/'], ['--curl', ''],
+    ];
+    for (const request of badRequests) cases.push(['--target', 'api=node s.js', ...request]);
+    cases.push(['--method', 'POST'], ['--header', 'a: b']);
     const failures: string[] = [];
     for (const args of cases) {
       // '--seed 1e99' etc. must never reach a run: every case here is invalid before anything starts.
@@ -176,3 +185,99 @@ describe('bad command lines (generated)', () => {
   });
 });
 
+
+describe('bad config files (generated)', () => {
+  const VALID_CONFIG = {
+    targets: { api: { command: 'node server.js', expect: 'clean', probe: 'auto' }, worker: 'node worker.js' },
+    builtin: ['node'],
+    selfCheck: false,
+    scenarios: ['mixed'],
+    seed: 7,
+    junit: 'leakcheck.xml',
+    out: 'reports',
+    open: false,
+    budgets: { maxBytesPerDisconnect: 512, maxHandlesPerDisconnect: 0.01 },
+    startTimeoutMs: 10_000,
+    parallel: true,
+  };
+  /** Values no key of the config accepts in the place they are put (each key's own type is avoided). */
+  const badFor: Record<string, Json[]> = {
+    targets: [[], 'api=node s.js', 7, null, { api: 7 }, { api: { command: '' } }, { api: { command: 'x', expect: 'sometimes' } }, { api: { command: 'x', probe: 'python' } }, { api: { command: 'x', extra: 1 } }, { 'a b': 'x' }],
+    builtin: ['node', [7], ['java'], {}, null],
+    selfCheck: ['yes', 1, null, []],
+    scenarios: ['mixed', [7], [''], {}, null],
+    seed: [-1, 1.5, 'seven', 2 ** 31, null],
+    junit: ['', 7, [], null],
+    out: ['', 7, {}, null],
+    open: ['true', 0, null],
+    budgets: [[], 5, { maxBytes: 1 }, { maxBytesPerDisconnect: -1 }, { maxHandlesPerDisconnect: 'few' }, null],
+    startTimeoutMs: [0, 99, 600_001, 'slow', 1.5, null],
+    parallel: ['no', 1, null],
+  };
+
+  function mutateConfig(rng: () => number): { json: Json; key: string } {
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
+    const doc = structuredClone(VALID_CONFIG) as unknown as { [key: string]: Json };
+    if (rng() < 0.15) {
+      const key = pick(['target', 'Targets', 'scenario', 'timeout', 'paralel']);
+      doc[key] = 1;
+      return { json: doc, key };
+    }
+    const key = pick(Object.keys(badFor));
+    doc[key] = pick(badFor[key]!);
+    return { json: doc, key };
+  }
+
+  it('accepts the valid base (so the mutations below are what breaks it)', async () => {
+    const { parseConfig } = await import('../src/config.js');
+    expect(parseConfig(VALID_CONFIG, 'leakcheck.config.json').seed).toBe(7);
+  });
+
+  it('rejects 400 malformed configs, each with one line naming the file and the key', async () => {
+    const { parseConfig } = await import('../src/config.js');
+    const rng = createRng(20261202);
+    const failures: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      const { json, key } = mutateConfig(rng);
+      try {
+        parseConfig(json, 'leakcheck.config.json');
+        failures.push(`case ${i} was accepted: ${JSON.stringify(json).slice(0, 200)}`);
+      } catch (error) {
+        if (!(error instanceof ScenarioError)) {
+          failures.push(`case ${i} threw ${(error as Error).constructor.name}: ${(error as Error).message}`);
+          continue;
+        }
+        if (error.message.includes('\n')) failures.push(`case ${i}: more than one line: ${error.message}`);
+        if (!error.message.startsWith(`leakcheck.config.json: ${key}`)) failures.push(`case ${i}: does not name ${key} first: ${error.message}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('through the CLI: exit 2, one line, no stack trace, nothing started or written', async () => {
+    const rng = createRng(7);
+    const cwd = await tempDir('fuzz-config');
+    const before = process.cwd();
+    const failures: string[] = [];
+    try {
+      process.chdir(cwd);
+      const { writeFile } = await import('node:fs/promises');
+      for (let i = 0; i < 30; i++) {
+        const { json, key } = mutateConfig(rng);
+        await writeFile('leakcheck.config.json', i % 10 === 9 ? JSON.stringify(json).slice(0, 40) : JSON.stringify(json));
+        const { io, text } = fakeIo();
+        const code = await main(['node', 'streamer-leakcheck', 'run', '--no-progress'], io);
+        const { out: stdout, err } = text();
+        const lines = err.trim().split('\n');
+        if (code !== ExitCode.usage) failures.push(`case ${i} (${key}): exit ${code}`);
+        if (lines.length !== 1 || !lines[0]!.startsWith('streamer-leakcheck: leakcheck.config.json:')) failures.push(`case ${i} (${key}): stderr ${JSON.stringify(err)}`);
+        if (/\bat .+:\d+:\d+/.test(err)) failures.push(`case ${i}: stack trace`);
+        if (stdout !== '') failures.push(`case ${i}: wrote to stdout`);
+      }
+      expect((await readdir(cwd)).sort()).toEqual(['leakcheck.config.json']);
+    } finally {
+      process.chdir(before);
+    }
+    expect(failures).toEqual([]);
+  });
+});

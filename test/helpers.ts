@@ -17,10 +17,12 @@ export interface CliResult {
 /** Runs `streamer-leakcheck …args` in its own process group; kills the group if it outlives `timeoutMs`. */
 export function runCli(
   args: string[],
-  options: { timeoutMs?: number; env?: Record<string, string>; cwd?: string; onStdout?: (text: string) => void } = {},
+  options: { timeoutMs?: number; env?: Record<string, string>; cwd?: string; uid?: number; gid?: number; onStdout?: (text: string) => void } = {},
 ): Promise<CliResult> & { pid: number } {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? ROOT,
+    ...(options.uid !== undefined ? { uid: options.uid } : {}),
+    ...(options.gid !== undefined ? { gid: options.gid } : {}),
     env: { ...process.env, NO_COLOR: '1', ...options.env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -154,4 +154,37 @@ describe('run killed with SIGKILL (no handler, no exit hook runs)', () => {
     expect(left).toEqual([]);
     expect(reaperLeft).toBe(false);
   });
+
+  it('and none that daemonized out of its group: the reaper finds it by the run marker', async () => {
+    const out = await tempDir('sigkill-daemon');
+    const server = path.join(__dirname, 'fixtures', 'planted-leak-server.mjs');
+    const run = runCli(
+      ['run', '--target', `mine=setsid node ${JSON.stringify(server)} & wait`, '--probe', 'mine=proc', '--seed', '6', '--out', out, '--no-progress'],
+      { timeoutMs: 60_000, env: { RUN_MARK: out } },
+    );
+    const commandOf = (pid: number) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    let daemon: number | undefined;
+    for (let i = 0; i < 100 && daemon === undefined; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The shell's child, not the harness's: found by the mark every descendant inherits.
+      for (const pid of await processesMentioning(out)) {
+        const command = await commandOf(pid);
+        if (command.startsWith('node\0') && command.includes('planted-leak-server')) daemon = pid;
+      }
+    }
+    expect(daemon).toBeDefined();
+    // In a session of its own: a kill of the shell's group would not reach it.
+    const stat = await readFile(`/proc/${daemon}/stat`, 'utf8');
+    expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3])).toBe(daemon);
+
+    process.kill(run.pid, 'SIGKILL');
+    await run;
+    let left = await processesMentioning(out);
+    for (let i = 0; i < 50 && left.length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      left = await processesMentioning(out);
+    }
+    for (const pid of left) process.kill(pid, 'SIGKILL');
+    expect(left).toEqual([]);
+  });
 });

@@ -94,9 +94,10 @@ describe('installed from an npm pack tarball', () => {
     expect(scenarios.stdout).toMatch(/^mixed\s/m);
 
     // A short run of the built-in pair from the installed package. Its 200-client warm-up is far too short
-    // for new's heap: V8 is still compiling and new drifts 150–350 B per disconnect (measured), which a
-    // run this short may call anything, leak included. What this test needs is that every piece resolved
-    // from the other folder: old's ~40 KB per disconnect, and new's workers and handles back to zero.
+    // for new's heap: V8 is still compiling and new drifts 150–350 B per disconnect
+    // (docs/measurements.md#compiled-code), which a run this short may call anything, leak included.
+    // What this test needs is that every piece resolved from the other folder: old's ~40 KB per
+    // disconnect, and new's workers and handles back to zero.
     const json = path.join(work, 'report.json');
     const run = await installedCli(
       app,

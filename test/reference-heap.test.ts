@@ -5,9 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBatch } from '../src/load/clients.js';
+import { defaultRequest } from '../src/load/request.js';
 import { ProbeHub } from '../src/probe/hub.js';
+import { createProbes } from '../src/probe/registry.js';
+import { startTarget } from '../src/targets/spawned.js';
 import { ProcessSupervisor } from '../src/targets/supervisor.js';
-import { builtinTarget, startTarget, type RunningTarget } from '../src/targets/target.js';
+import { builtinTarget } from '../src/targets/target.js';
 import { startUpstream, type RunningUpstream } from '../src/targets/upstream.js';
 
 const DISCONNECTS = 200;
@@ -26,22 +29,22 @@ afterAll(async () => {
 });
 
 async function measure(which: 'old' | 'new') {
-  const target: RunningTarget = await startTarget(builtinTarget(which), {
+  const target = await startTarget(builtinTarget(which), {
     supervisor,
-    hub,
+    probes: createProbes(hub),
     upstreamUrl: upstream.baseUrl,
     startTimeoutMs: 10_000,
     instance: `heap-${which}`,
   });
   try {
-    const endpoint = { origin: target.origin, pathTemplate: '/chat/stream/{id}' };
+    const endpoint = { origin: target.origin, request: defaultRequest('/chat/stream/{id}') };
     const leave = (n: number) => Array.from({ length: n }, () => ({ kind: 'leave-after-events' as const, events: 3 }));
     await runBatch(endpoint, leave(WARM_UP), { concurrency: 50, arrivalRate: 0, idPrefix: `${which}-warm` });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const before = await target.sample();
+    const before = (await target.sample()).values;
     const outcome = await runBatch(endpoint, leave(DISCONNECTS), { concurrency: 50, arrivalRate: 0, idPrefix: `${which}-measured` });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const after = await target.sample();
+    const after = (await target.sample()).values;
     return { before, after, outcome };
   } finally {
     await target.stop();
@@ -67,7 +70,8 @@ describe('reference pair, heap after a forced GC (through the probe)', () => {
     expect(after.liveWorkers).toBe(0);
     expect(Math.abs(after.handles! - before.handles!)).toBeLessThanOrEqual(2);
     // A young clean server still drifts (V8 compiling code: up to ~550 B per disconnect over 600, and
-    // ±100 KB of noise, ±500 B over these 200); old keeps ~42 KB. 2 KB separates them with room.
+    // ±100 KB of noise, ±500 B over these 200; docs/measurements.md#compiled-code); old keeps ~42 KB.
+    // 2 KB separates them with room.
     expect(heapPerDisconnect).toBeLessThan(2048);
   });
 });

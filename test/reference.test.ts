@@ -21,8 +21,8 @@ const CONCURRENCY = 50;
 const EVENTS_BEFORE_LEAVING = 3;
 /**
  * Upstream stream: 600 tokens 5 ms apart = 3 s, far longer than a client stays (~15 ms) even on a
- * loaded machine: with 1 s streams, a CI run stalled long enough that some clients "left" after their
- * stream had already ended, so those workers finished (194 zombies of 200).
+ * loaded machine: with 1 s streams, a stalled machine lets some clients "leave" after their stream has
+ * already ended, so those workers finish (194 zombies of 200 seen).
  */
 const UPSTREAM_TOKENS = 600;
 const UPSTREAM_INTERVAL_MS = 5;

@@ -7,6 +7,7 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exitCodeOf } from '../src/cli.js';
+import { defaultRequest } from '../src/load/request.js';
 import { parseScenario } from '../src/load/scenario.js';
 import { renderMarkdown } from '../src/report/markdown.js';
 import { renderTerminal } from '../src/report/terminal.js';
@@ -37,7 +38,7 @@ function fixture(name: string, env: Record<string, string>, overrides: Partial<T
     command: process.execPath,
     args: [FIXTURE],
     shell: false,
-    pathTemplate: '/chat/stream/{id}',
+    request: defaultRequest('/chat/stream/{id}'),
     workersGauge: false,
     env,
     ...overrides,
@@ -82,13 +83,13 @@ describe('targets that fail', () => {
 
   it('a target answering 404 or 500 on the stream path is refused before any load; exit 3', async () => {
     const report = await run([
-      fixture('wrong-path', {}, { pathTemplate: '/v2/stream/{id}' }),
+      fixture('wrong-path', {}, { request: defaultRequest('/v2/stream/{id}') }),
       fixture('broken', { FAIL_STATUS: '500' }),
     ]);
     const wrong = report.problems.find((p) => p.target === 'wrong-path');
     const broken = report.problems.find((p) => p.target === 'broken');
-    expect(wrong?.message).toMatch(/answers 404 on \/v2\/stream\/preflight-\d+ \(set the stream route with --path\)/);
-    expect(broken?.message).toMatch(/answers 500 on \/chat\/stream\//);
+    expect(wrong?.message).toMatch(/answers 404 to GET \/v2\/stream\/preflight-\d+: no such route \(set the stream route with --path/);
+    expect(broken?.message).toMatch(/answers 500 to GET \/chat\/stream\/preflight-\d+; it said: planted failure$/);
     expect(exitCodeOf(report)).toBe(3);
   });
 

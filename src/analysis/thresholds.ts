@@ -1,8 +1,8 @@
 /**
  * The default metric specs: what counts as a leak per disconnect and what counts as noise between two
- * post-GC samples, per metric. Each constant says what it bounds and the figure it was set from.
- * "Measured" figures come from /work/shared/FIELD-NOTES.md; "unmeasured" ones are reasoned starting
- * points to re-measure before anyone relies on them.
+ * post-GC samples, per metric. Each constant says what it bounds and the figure it was set from; the
+ * measurements behind them are in docs/measurements.md#thresholds, under one anchor per metric.
+ * "Unmeasured" ones are reasoned starting points to re-measure before anyone relies on them.
  *
  * Units: bytes are decimal (1 KB = 1000 B) to match format.ts.
  */
@@ -12,16 +12,13 @@ import type { MetricSpec } from './types.js';
 // Node targets (sampled by the injected probe after forced GC)
 
 /**
- * V8 heap used, with compiled code left out (see TargetSample.heapUsedBytes: V8 compiling and
- * optimising was most of the reference `new`'s early drift). Measured on a clean Node SSE server with
- * code included (FIELD-NOTES: 2×gc per sample, 50 clients leaving after 3 events): after warm-up the
- * heap still drifts ~86 B/disconnect over the first 2 000 disconnects and ~4 B/disconnect after 5 000,
- * with ±20 KB between samples. Without the code the drift is lower; the thresholds keep their margin.
- * - leak 128 B/disconnect: 1.5× the steepest clean drift (86 B), so a run whose cycles all sit in the
- *   early-drift regime (4 × 500 disconnects) is not called leaky; 2× below the smallest planted leak we
- *   must catch (256 B/disconnect, which measures ~256–340 B with the drift on top).
- * - noise 50 KB: two samples each ±20 KB apart can differ by up to ~40 KB; 50 KB clears that. A cycle
- *   must then carry > 50 KB to count as growth: > 195 disconnects at 256 B, > 390 at the threshold.
+ * V8 heap used, with compiled code left out (see TargetSample.heapUsedBytes). A clean Node SSE server
+ * still drifts ~86 B/disconnect over its first 2 000 disconnects, with ±20 KB between samples
+ * (docs/measurements.md#node-heap).
+ * - leak 128 B/disconnect: 1.5× the steepest clean drift, 2× below the smallest planted leak we must
+ *   catch (256 B/disconnect).
+ * - noise 50 KB: two samples ±20 KB each can differ by ~40 KB. A cycle must then carry > 50 KB to count
+ *   as growth: > 390 disconnects at the threshold.
  */
 export const NODE_HEAP_USED: MetricSpec = {
   key: 'heapUsedBytes',
@@ -34,10 +31,10 @@ export const NODE_HEAP_USED: MetricSpec = {
 
 /**
  * Memory of C++ objects bound to JS (Buffers, zlib state). `heapUsed` misses native leaks: a zlib
- * stream not destroyed on abort kept ~256 KiB each in Next.js (#94919) while the JS heap stayed flat.
- * Unmeasured on a clean server: the leak threshold follows heap used (retained bytes are retained
- * bytes); the noise floor allows for pooled Buffer slabs (8 KiB each) and a few socket read buffers
- * (16–64 KiB high-water marks) alive at sample time.
+ * stream not destroyed on abort kept ~256 KiB each in Next.js (next.js #94919) while the JS heap stayed
+ * flat. Unmeasured on a clean server: the leak rate follows heap used; the noise floor allows for
+ * pooled Buffer slabs (8 KiB) and a few socket read buffers alive at sample time
+ * (docs/measurements.md#node-external).
  */
 export const NODE_EXTERNAL: MetricSpec = {
   key: 'externalBytes',
@@ -59,10 +56,10 @@ export const NODE_ARRAY_BUFFERS: MetricSpec = {
 };
 
 /**
- * Resident set of a Node process: advisory only. It moves with V8 growing and shrinking its young
- * generation (MBs of semi-space), allocator caching and fragmentation, none of which is a leak; a real
- * leak shows in heap/external first. Unmeasured: the noise floor is set at a few semi-space pages'
- * worth (2 MB); the threshold at 1 KB/disconnect, below the reference leaky server's ≥ 2 KB.
+ * Resident set of a Node process: advisory only. It moves with V8's young generation (MBs of
+ * semi-space), allocator caching and fragmentation; a real leak shows in heap/external first.
+ * Unmeasured: noise 2 MB, leak 1 KB/disconnect, below the reference old's ≥ 2 KB
+ * (docs/measurements.md#node-rss).
  */
 export const NODE_RSS: MetricSpec = {
   key: 'rssBytes',
@@ -75,12 +72,12 @@ export const NODE_RSS: MetricSpec = {
 
 /**
  * Handles keeping the event loop alive (`process.getActiveResourcesInfo()`), integers and nearly
- * noiseless: the reference leaky server leaks ≥ 1 per disconnect, a clean one moves 0 ± a few (the
- * probe's own socket or timer, a client socket still closing at sample time).
+ * noiseless: the reference old leaks 1.00 per disconnect, a clean server moves 0 ± a few.
  * - leak 0.02/disconnect (1 per 50): catches a leak that hits only a fraction of aborts (a close race)
  *   while adding 10–30 handles per 500–1 500-disconnect cycle, far above the jitter.
  * - noise 2: ±1 on each of two samples.
- * Blind spot: an `unref()`'d timer leaks its closure without showing here (heap catches that).
+ * Blind spot: an `unref()`'d timer leaks its closure without showing here (heap catches that;
+ * docs/measurements.md#node-handles).
  */
 export const NODE_HANDLES: MetricSpec = {
   key: 'handles',
@@ -94,7 +91,7 @@ export const NODE_HANDLES: MetricSpec = {
 /**
  * Worker threads alive. A worker per stream that is never terminated leaks ~1 per disconnect; a pool
  * that grows to its size once shows as a small bounded step (saturating or clean). Noise 1: a pool
- * resizing by one thread between samples.
+ * resizing by one thread between samples (docs/measurements.md#live-workers).
  */
 export const NODE_LIVE_WORKERS: MetricSpec = {
   key: 'liveWorkers',
@@ -110,9 +107,10 @@ export const NODE_LIVE_WORKERS: MetricSpec = {
 
 /**
  * `goroutine profile: total N`. The seed's bug (a gin Stream blocked on an unbuffered send after the
- * client left, ollama #17135) leaks ≥ 1 per disconnect. Noise 3: each open HTTP connection holds 1–2
- * goroutines and goleak needs up to ~0.4 s of re-reads for exiting ones to settle, so one straggling
- * connection can still show at sample time. Leak 0.02/disconnect: as for Node handles.
+ * client left, ollama PR #17135) leaks ≥ 1 per disconnect; go-old keeps 3. Noise 3: each open HTTP
+ * connection holds 1–2 goroutines, and exiting ones take up to ~0.4 s to settle (as goleak waits), so
+ * one straggling connection can still show. Leak 0.02/disconnect: as for Node handles
+ * (docs/measurements.md#go-goroutines).
  */
 export const GO_GOROUTINES: MetricSpec = {
   key: 'goroutines',
@@ -125,9 +123,9 @@ export const GO_GOROUTINES: MetricSpec = {
 
 /**
  * memstats.HeapAlloc after two forced GCs (`/debug/pprof/heap?gc=1`, see sampleGo). Set as for the V8
- * heap (128 B/disconnect, 50 KB noise); measured on go-new since: cycles of ~590 disconnects move
- * −9…+95 KB. A leaked goroutine's 8 KB stack is not in HeapAlloc, but what it captured is, and the
- * goroutine count catches the rest.
+ * heap (128 B/disconnect, 50 KB noise); go-new's cycles of ~590 disconnects move −9…+95 KB
+ * (docs/measurements.md#go-heap). A leaked goroutine's 8 KB stack is not in HeapAlloc, but what it
+ * captured is, and the goroutine count catches the rest.
  */
 export const GO_HEAP_ALLOC: MetricSpec = {
   key: 'heapAllocBytes',
@@ -140,7 +138,7 @@ export const GO_HEAP_ALLOC: MetricSpec = {
 
 /**
  * Resident set of a Go process: advisory (the scavenger returns memory to the OS lazily). Unmeasured:
- * noise 1 MB, threshold 1 KB/disconnect as for the other RSS specs.
+ * noise 1 MB, threshold 1 KB/disconnect as for the other RSS specs (docs/measurements.md#go-rss).
  */
 export const GO_RSS: MetricSpec = {
   key: 'rssBytes',
@@ -157,8 +155,9 @@ export const GO_RSS: MetricSpec = {
 /**
  * Resident set from /proc: decisive here because it is all we have for a runtime without a probe.
  * Unmeasured. RSS moves in pages (4 KiB) and allocator chunks, so per-disconnect retention below
- * ~1 KB cannot be told from allocator behaviour: leak 1 KB/disconnect (the reference leaky server
- * retains ≥ 2 KB), noise 1 MB (a cycle needs > 1 000 disconnects at the threshold to show).
+ * ~1 KB cannot be told from allocator behaviour: leak 1 KB/disconnect (the reference old retains
+ * ≥ 2 KB), noise 1 MB (a cycle needs > 1 000 disconnects at the threshold to show;
+ * docs/measurements.md#proc-rss).
  */
 export const PROC_RSS: MetricSpec = {
   key: 'rssBytes',
@@ -171,7 +170,8 @@ export const PROC_RSS: MetricSpec = {
 
 /**
  * Open file descriptors (/proc/<pid>/fd): a socket not closed after the client left is one per
- * disconnect. Noise 2: a client socket or two still closing at sample time.
+ * disconnect. Noise 2: a client socket or two still closing at sample time
+ * (docs/measurements.md#proc-fds).
  */
 export const PROC_FDS: MetricSpec = {
   key: 'fds',
@@ -184,7 +184,8 @@ export const PROC_FDS: MetricSpec = {
 
 /**
  * OS threads. A thread per stream is a leak; pools (libuv's 4, Go's Ms for blocking syscalls) grow in
- * bursts under load and stay, which reads as a bounded step. Noise 4: one libuv pool's worth.
+ * bursts under load and stay, which reads as a bounded step. Noise 4: one libuv pool's worth
+ * (docs/measurements.md#proc-threads).
  */
 export const PROC_THREADS: MetricSpec = {
   key: 'threads',

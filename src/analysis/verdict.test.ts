@@ -4,8 +4,8 @@ import type { MetricSpec, SeriesPoint, Verdict } from './types.js';
 import { judgeMetric, judgeTarget } from './verdict.js';
 
 // ---------------------------------------------------------------------------------------------------
-// Recorded-style series. The clean heap follows the field notes (clean Node SSE server, 2×gc per
-// sample): after warm-up it drifts ~86 B per disconnect over the first 2 000 disconnects, easing to
+// Recorded-style series. The clean heap follows the measured clean drift (docs/measurements.md#node-heap:
+// a clean Node SSE server, 2×gc per sample): after warm-up it drifts ~86 B per disconnect over the first 2 000 disconnects, easing to
 // ~4 B after 5 000, with ±20 KB between samples (modelled as Gaussian noise, σ = 10 KB, so ±20 KB is
 // 2σ and the tails reach further). The run's warm-up may have driven anywhere from 0 to 3 000
 // disconnects before the baseline, so a run can start anywhere on that drift curve.
@@ -199,7 +199,8 @@ describe('the weakest cycle decides', () => {
 
 describe('a steady trend over a long series', () => {
   // Recorded shape (bench, planted 256 B per disconnect, mixed, extended to 8 cycles of ~590): the CI
-  // was 233–324 B per disconnect but cycle 3 fell 52 KB, so "every cycle" left it inconclusive.
+  // was 233–324 B per disconnect but cycle 3 fell 52 KB, so "every cycle" left it inconclusive
+  // (docs/measurements.md#steady-trend).
   const recorded = [250_000, 150_000, -52_400, 180_000, 160_000, 140_000, 170_000, 150_000];
 
   it('calls a leak when the whole CI lies above the threshold though one cycle fell', () => {
@@ -433,7 +434,8 @@ describe('judgeTarget', () => {
 });
 
 describe('recorded series from the reference streamers (2-core machine, mixed scenario)', () => {
-  // Settled heapUsed after warm-up, one point per cycle; measured 2026-11-25 while tuning the probe.
+  // Settled heapUsed after warm-up, one point per cycle, recorded while tuning the probe
+  // (docs/measurements.md#no-trend).
   const newAfterWarmup = [
     { disconnects: 0, value: 11_719_000 },
     { disconnects: 581, value: 11_422_000 },

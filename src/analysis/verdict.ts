@@ -3,8 +3,9 @@
  *
  * A series is a baseline (taken after warm-up) followed by one post-GC point per cycle. Each cycle is
  * judged on its own, because the mean hides the cycle that did not grow: next-leak's four-cycle runs
- * flagged 3 of 9 healthy routes as leaks until it judged the weakest cycle. The least-squares slope
- * and its confidence interval then say how fast and how surely.
+ * flagged 3 of 9 healthy routes as leaks until it judged the weakest cycle
+ * (docs/measurements.md#weakest-cycle). The least-squares slope and its confidence interval then say
+ * how fast and how surely.
  *
  * A cycle is "at leak pace" when it grew by more than the noise floor AND at or above the leak rate.
  * - leak: every cycle at leak pace, slope >= leak rate, CI lower bound > 0, total > 3 noise floors;
@@ -35,7 +36,8 @@ export const SIGNIFICANT_NOISE_MULTIPLE = 3;
 /**
  * Saturating means the last cycle's rate fell to at most this fraction of the fastest earlier cycle.
  * A leak near the threshold wobbles by far less (at 500 disconnects/cycle the heap's ±20 KB is ±40 B
- * per disconnect on a cycle), so a noisy leak is not mistaken for a store filling up.
+ * per disconnect on a cycle), so a noisy leak is not mistaken for a store filling up
+ * (docs/measurements.md#saturation).
  */
 export const SATURATION_RATIO = 0.5;
 
@@ -58,7 +60,7 @@ export const NO_TREND_SHARE_OF_THRESHOLD = 0.5;
 /**
  * …and only while a typical cycle moves at most this many noise floors: the reference `new` swings a
  * median ~100 KB per cycle (4 × 50 KB allows it); a series swinging ±400 KB every cycle says nothing
- * and stays inconclusive.
+ * and stays inconclusive (docs/measurements.md#no-trend).
  */
 export const NO_TREND_MAX_SWING_NOISE_MULTIPLE = 4;
 
@@ -203,11 +205,11 @@ export const TREND_MIN_SHARE_AT_PACE = 0.75;
 /**
  * The weakest-cycle rule asks every cycle to grow at leak pace; over 8 cycles a small leak near the
  * noise (256 B per disconnect adds ~150 KB to a 600-disconnect cycle, against swings of ±50–100 KB)
- * almost always has one cycle that did not, and stayed inconclusive however long it ran (measured: a
- * planted 256 B leak, 279 B per disconnect with a 95% CI of 233–324 B, one cycle −52 KB). On a long
- * enough series the CI itself carries the evidence: a leak when the whole CI lies at or above the
- * threshold, most cycles grew at leak pace, and the last two cycles together still did (growth that
- * flattens at the end is a store filling up: saturating, judged next).
+ * almost always has one cycle that did not, and stays inconclusive however long it runs
+ * (docs/measurements.md#steady-trend). On a long enough series the CI itself carries the evidence: a
+ * leak when the whole CI lies at or above the threshold, most cycles grew at leak pace, and the last
+ * two cycles together still did (growth that flattens at the end is a store filling up: saturating,
+ * judged next).
  */
 function steadyTrend(e: Evidence): { verdict: Verdict; reason: string } | undefined {
   const { spec, cycles } = e;
@@ -284,13 +286,13 @@ function clean(e: Evidence): { verdict: Verdict; reason: string } | undefined {
   }
   const ci = `95% CI ${range(e.ci95, spec.unit)}`;
   // Growth that does not repeat: some cycles within noise or below leak pace, and a trend well under
-  // the threshold. Measured on the reference `new` after warm-up: cycles of ~600 disconnects swing
-  // −420…+250 KB (V8 old space and code space settling, idle sockets) around a flat line, so its CI is
-  // wide although nothing accumulates; a real leak grows at leak pace in every cycle. The trend is read
-  // two ways, least squares and Theil–Sen (the median of pairwise slopes): one step of leftover warm-up
-  // (measured: +417 KB in cycle 1, then flat for 7 cycles) tilts least squares to 69 B per disconnect
-  // while Theil–Sen stays with the flat rest; a drop in cycle 1 does the opposite. One of them must be
-  // under half the threshold and both under the threshold: a real leak puts both at its rate.
+  // the threshold. A clean server's cycles can swing hundreds of KB around a flat line (V8 settling,
+  // idle sockets), so its CI is wide although nothing accumulates; a real leak grows at leak pace in
+  // every cycle. The trend is read two ways, least squares and Theil–Sen (the median of pairwise
+  // slopes): one step of leftover warm-up in cycle 1 tilts least squares (to 69 B per disconnect on the
+  // reference `new`) while Theil–Sen stays with the flat rest; a drop in cycle 1 does the opposite. One
+  // of them must be under half the threshold and both under it: a real leak puts both at its rate
+  // (docs/measurements.md#no-trend).
   const trends = [e.perDisconnect, e.robustPerDisconnect];
   if (
     !cycles.every((c) => c.atLeakPace) &&

@@ -10,10 +10,12 @@ export const ExitCode = {
   ok: 0,
   /** A verdict missed its expectation (or a budget was exceeded). */
   expectationMissed: 1,
-  /** Bad usage, a bad option, a bad scenario or config file. */
+  /** Bad usage, a bad option, a bad scenario or config file, an output path that cannot be written. */
   usage: 2,
   /** A target failed to start, never listened, or died during the run. */
   target: 3,
+  /** Every verdict met its expectation, but a report file could not be written (a disk that filled). */
+  output: 4,
   /** The run was interrupted (SIGINT/SIGTERM); the partial report is written and marked incomplete. */
   interrupted: 130,
   /** A bug in streamer-leakcheck itself. */

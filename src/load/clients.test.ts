@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { runBatch, type BatchOutcome, type StreamEndpoint } from './clients.js';
+import { defaultRequest, type StreamRequest } from './request.js';
 import type { Behaviour } from './scenario.js';
 import { startTestSseServer, type TestSseServer, type TestSseServerOptions } from './testing-server.js';
 
@@ -14,7 +15,7 @@ afterEach(async () => {
 async function serve(options: TestSseServerOptions = {}): Promise<{ server: TestSseServer; endpoint: StreamEndpoint }> {
   const server = await startTestSseServer(options);
   servers.push(server);
-  return { server, endpoint: { origin: server.origin, pathTemplate: '/chat/stream/{id}' } };
+  return { server, endpoint: { origin: server.origin, request: defaultRequest('/chat/stream/{id}') } };
 }
 
 function times(count: number, behaviour: Behaviour): Behaviour[] {
@@ -125,14 +126,20 @@ describe('runBatch: leaving clients', () => {
 });
 
 describe('runBatch: complete and mixed', () => {
-  it('complete reads to event: done', async () => {
+  it('complete reads until the server ends the response, whatever the last event is', async () => {
     const { server, endpoint } = await serve({ events: 10, intervalMs: 1 });
     const outcome = await runBatch(endpoint, times(20, { kind: 'complete' }), { concurrency: 10, arrivalRate: 0 });
     expectAccounted(outcome);
     expect(outcome.completed).toBe(20);
     expect(outcome.eventsReceived).toBe(20 * 11);
+    expect(outcome.framing).toBe('sse');
     expect(server.stats.completed).toBe(20);
     expect(server.stats.closedEarly).toBe(0);
+
+    const bare = await serve({ events: 4, intervalMs: 1, endWithoutDone: true });
+    const ended = await runBatch(bare.endpoint, times(5, { kind: 'complete' }), { concurrency: 5, arrivalRate: 0 });
+    expect(ended.completed).toBe(5);
+    expect(ended.eventsReceived).toBe(20);
   });
 
   it('a mixed plan accounts for every client by behaviour', async () => {
@@ -164,21 +171,19 @@ describe('runBatch: errors are counted, never thrown', () => {
   ];
 
   it('refused', async () => {
-    const endpoint = { origin: `http://127.0.0.1:${await freePort()}`, pathTemplate: '/chat/stream/{id}' };
+    const endpoint = { origin: `http://127.0.0.1:${await freePort()}`, request: defaultRequest('/chat/stream/{id}') };
     const outcome = await runBatch(endpoint, shapes, { concurrency: 3, arrivalRate: 0 });
     expectAccounted(outcome);
     expect(outcome.errors.byKind).toEqual({ refused: 3 });
     expect(outcome.errors.examples[0]).toMatch(/^\S+ GET \/chat\/stream\/\S+: refused: .*ECONNREFUSED/);
   });
 
-  it('http-404 and not-sse', async () => {
-    const { endpoint } = await serve({ contentType: 'text/plain' });
-    const missing = await runBatch({ ...endpoint, pathTemplate: '/nope/{id}' }, [shapes[0]!, shapes[2]!], { concurrency: 2, arrivalRate: 0 });
+  it('http-404, with the method and path in the example line', async () => {
+    const { endpoint } = await serve();
+    const missing = await runBatch({ ...endpoint, request: defaultRequest('/nope/{id}') }, [shapes[0]!, shapes[2]!], { concurrency: 2, arrivalRate: 0 });
     expect(missing.errors.byKind).toEqual({ 'http-404': 2 });
-    const plain = await runBatch(endpoint, [shapes[0]!, shapes[2]!, { kind: 'complete' }], { concurrency: 3, arrivalRate: 0 });
-    expectAccounted(plain);
-    expect(plain.errors.byKind).toEqual({ 'not-sse': 3 });
-    expect(plain.errors.examples[0]).toContain('text/plain');
+    expect(missing.errors.examples[0]).toMatch(/^\S+ GET \/nope\/\S+: http-404: status 404$/);
+    expect(missing.framing).toBeNull();
   });
 
   it('timeout and server-closed', async () => {
@@ -191,10 +196,10 @@ describe('runBatch: errors are counted, never thrown', () => {
     expect(timedOut.errors.byKind).toEqual({ timeout: 2 });
     expect(timedOut.durationMs).toBeLessThan(1000);
 
-    const rude = await serve({ events: 2, endWithoutDone: true });
+    const rude = await serve({ events: 10, cutAfterEvents: 2 });
     const cut = await runBatch(rude.endpoint, times(3, { kind: 'complete' }), { concurrency: 3, arrivalRate: 0 });
     expect(cut.errors.byKind).toEqual({ 'server-closed': 3 });
-    expect(cut.errors.examples[0]).toContain('without event: done after 2 events');
+    expect(cut.errors.examples[0]).toContain('after 2 events');
   });
 });
 
@@ -240,12 +245,78 @@ describe('runBatch: pacing and stopping', () => {
     }
     servers.push(server);
     expect(server.origin).toMatch(/^http:\/\/\[::1\]:\d+$/);
-    const outcome = await runBatch({ origin: server.origin, pathTemplate: '/chat/stream/{id}' }, [
+    const outcome = await runBatch({ origin: server.origin, request: defaultRequest('/chat/stream/{id}') }, [
       { kind: 'complete' },
       { kind: 'reset-after-events', events: 1 },
       { kind: 'leave-before-first-byte' },
     ], { concurrency: 3, arrivalRate: 0 });
     expect(outcome.errors.total).toBe(0);
     expect(outcome.completed + outcome.disconnects).toBe(3);
+  });
+});
+
+describe('runBatch: any request, any framing', () => {
+  const post: StreamRequest = {
+    method: 'POST',
+    pathTemplate: '/chat/stream/{id}',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer ${LEAKCHECK_TEST_TOKEN}', 'x-id': '{id}' },
+    body: '{"id":"{id}","stream":true}',
+    framing: 'auto',
+  };
+
+  it('every client kind sends the method, headers and body, {id} and ${NAME} replaced', async () => {
+    process.env.LEAKCHECK_TEST_TOKEN = 'sekrit-token';
+    try {
+      for (const behaviour of [{ kind: 'complete' }, { kind: 'leave-before-first-byte' }, { kind: 'reset-after-events', events: 1 }] as Behaviour[]) {
+        const { server, endpoint } = await serve({ events: 3, intervalMs: 1 });
+        const outcome = await runBatch({ ...endpoint, request: post }, [behaviour], { concurrency: 1, arrivalRate: 0, idPrefix: 'p' });
+        await server.waitForFinished(1);
+        expect(outcome.errors.total, behaviour.kind).toBe(0);
+        expect(server.stats.last?.method, behaviour.kind).toBe('POST');
+        expect(server.stats.last?.headers.authorization, behaviour.kind).toBe('Bearer sekrit-token');
+        expect(server.stats.last?.headers['x-id'], behaviour.kind).toBe('p-0');
+        expect(server.stats.last?.headers['content-length'], behaviour.kind).toBe('26');
+        expect(server.stats.last?.body, behaviour.kind).toBe('{"id":"p-0","stream":true}');
+      }
+    } finally {
+      delete process.env.LEAKCHECK_TEST_TOKEN;
+    }
+  });
+
+  it('NDJSON: leave-after-events counts lines, not writes (the server writes two lines at a time)', async () => {
+    const { server, endpoint } = await serve({ events: 40, intervalMs: 2, format: 'ndjson' });
+    const outcome = await runBatch(endpoint, [...times(20, { kind: 'leave-after-events', events: 3 }), ...times(10, { kind: 'reset-after-events', events: 3 })], {
+      concurrency: 10,
+      arrivalRate: 0,
+    });
+    await server.waitForFinished(30);
+    expectAccounted(outcome);
+    expect(outcome.framing).toBe('ndjson');
+    expect(outcome.disconnects).toBe(30);
+    expect(outcome.eventsReceived).toBe(90);
+    const complete = await runBatch(endpoint, times(3, { kind: 'complete' }), { concurrency: 3, arrivalRate: 0 });
+    expect(complete.completed).toBe(3);
+    expect(complete.eventsReceived).toBe(3 * 41);
+  });
+
+  it('any other type is read in chunks; a framing named in the request overrides the Content-Type', async () => {
+    const { endpoint } = await serve({ events: 30, intervalMs: 3, contentType: 'text/plain' });
+    const chunks = await runBatch(endpoint, times(10, { kind: 'leave-after-events', events: 2 }), { concurrency: 10, arrivalRate: 0 });
+    expect(chunks.framing).toBe('chunks');
+    expect(chunks.disconnects).toBe(10);
+    const sse = await runBatch({ ...endpoint, request: { ...endpoint.request, framing: 'sse' } }, times(5, { kind: 'complete' }), { concurrency: 5, arrivalRate: 0 });
+    expect(sse.framing).toBe('sse');
+    expect(sse.eventsReceived).toBe(5 * 31);
+  });
+
+  it('a secret never reaches an error line, even when the server quotes it back', async () => {
+    process.env.LEAKCHECK_TEST_TOKEN = 'sekrit-token';
+    try {
+      const origin = `http://127.0.0.1:${await freePort()}`;
+      const outcome = await runBatch({ origin, request: { ...post, pathTemplate: '/x/sekrit-token/{id}' } }, [{ kind: 'complete' }], { concurrency: 1, arrivalRate: 0 });
+      expect(outcome.errors.examples[0]).toMatch(/^complete POST \/x\/\*\*\*\/\S+: refused/);
+    } finally {
+      delete process.env.LEAKCHECK_TEST_TOKEN;
+    }
   });
 });

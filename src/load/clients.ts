@@ -1,6 +1,8 @@
 /**
- * The disconnect driver: runs a planned list of client behaviours against one SSE endpoint with
- * bounded concurrency (and optionally a fixed arrival rate), and counts what each client did.
+ * The disconnect driver: runs a planned list of client behaviours against one streaming endpoint with
+ * bounded concurrency (and optionally a fixed arrival rate), and counts what each client did. Every
+ * client sends the endpoint's one request and reads its response in the framing its Content-Type
+ * stands for (or the one the request names): SSE events, NDJSON lines, or body chunks.
  *
  * Three client shapes, one per kind of hang-up:
  * - reading clients (leave-after-events, leave-after-ms, stall-then-leave, complete) use undici's
@@ -18,21 +20,22 @@ import net from 'node:net';
 
 import { Pool, type Dispatcher } from 'undici';
 
+import { chooseFraming, createCounter, FRAMINGS, type EventCounter, type Framing } from './framing/index.js';
 import { ChunkedDecoder, ResponseHeadReader } from './raw-http.js';
+import { RequestRenderer, type StreamRequest } from './request.js';
 import type { Behaviour } from './scenario.js';
-import { SseCounter } from './sse.js';
 
 export interface StreamEndpoint {
   /** `http://127.0.0.1:PORT` or `http://[::1]:PORT`. */
   origin: string;
-  /** e.g. `/chat/stream/{id}`: `{id}` is replaced by a unique id per request. */
-  pathTemplate: string;
+  /** What every client sends; `{id}` is replaced by a unique id per request. */
+  request: StreamRequest;
 }
 
 export type ClientOutcomeKind = 'left' | 'completed' | 'ended-early' | 'error';
 
 /** Error kinds, each counted in `BatchOutcome.errors.byKind` (`http-<status>` is open-ended). */
-export type ClientErrorKind = 'refused' | `http-${number}` | 'not-sse' | 'timeout' | 'server-closed' | 'other';
+export type ClientErrorKind = 'refused' | `http-${number}` | 'timeout' | 'server-closed' | 'other';
 
 export interface BehaviourTally {
   planned: number;
@@ -46,12 +49,14 @@ export interface BatchOutcome {
   clients: number;
   /** Intended leaves that happened: the number the analysis divides by. */
   disconnects: number;
-  /** `complete` clients that received the final `event: done`. */
+  /** `complete` clients whose stream the server ended (whatever its last event was). */
   completed: number;
   /** Leaving clients whose stream ended before they meant to leave (counted, not an error). */
   endedEarly: number;
-  /** SSE events read by all clients, each `done` included. */
+  /** Events read by all clients, in the framing each response was read in. */
   eventsReceived: number;
+  /** The framing most responses were read in; null when no client got a response. */
+  framing: Framing | null;
   /** Keyed by behaviour kind (`leave-after-events`, …); entries of one kind with different parameters share a key. */
   byBehaviour: Record<string, BehaviourTally>;
   errors: { total: number; byKind: Record<string, number>; examples: string[] };
@@ -90,8 +95,6 @@ const MAX_ERROR_EXAMPLES = 5;
  */
 const ARRIVAL_CATCH_UP_LIMIT_MS = 10;
 
-const ACCEPT_SSE = { accept: 'text/event-stream' } as const;
-
 /** Abort reasons. Shared instances: they are markers, and one stack trace is enough. */
 const LEAVE = new Error('scripted disconnect');
 const TIMED_OUT = new Error('client timed out');
@@ -122,10 +125,9 @@ class Batch {
   readonly requestTimeoutMs: number;
   readonly active = new Set<ActiveClient>();
   readonly outcome: BatchOutcome;
+  readonly request: RequestRenderer;
 
   readonly #behaviours: readonly Behaviour[];
-  readonly #pathBefore: string;
-  readonly #pathAfter: string;
   readonly #idPrefix: string;
   readonly #concurrency: number;
   readonly #intervalMs: number;
@@ -140,6 +142,8 @@ class Batch {
   #arrivalTimer: NodeJS.Timeout | undefined;
   #lastProgressAt = 0;
   #settled = false;
+  /** Responses read per framing, in FRAMINGS order. */
+  readonly #framingCounts = [0, 0, 0];
 
   constructor(
     endpoint: StreamEndpoint,
@@ -157,16 +161,11 @@ class Batch {
     }
     const url = new URL(endpoint.origin);
     if (url.protocol !== 'http:') throw new RangeError(`runBatch: only http: origins are supported, got ${endpoint.origin}`);
-    if (!endpoint.pathTemplate.startsWith('/')) {
-      throw new RangeError(`runBatch: pathTemplate must start with '/', got ${endpoint.pathTemplate}`);
-    }
+    this.request = new RequestRenderer(endpoint.request);
     this.host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     this.port = Number(url.port || 80);
     this.hostHeader = url.host;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    const marker = endpoint.pathTemplate.indexOf('{id}');
-    this.#pathBefore = marker < 0 ? endpoint.pathTemplate : endpoint.pathTemplate.slice(0, marker);
-    this.#pathAfter = marker < 0 ? '' : endpoint.pathTemplate.slice(marker + 4);
     this.#idPrefix = withSeparator(options.idPrefix ?? `${process.pid}-${++batchCounter}`);
     this.#behaviours = behaviours;
     this.#concurrency = concurrency;
@@ -186,6 +185,7 @@ class Batch {
       completed: 0,
       endedEarly: 0,
       eventsReceived: 0,
+      framing: null,
       byBehaviour,
       errors: { total: 0, byKind: {}, examples: [] },
       durationMs: 0,
@@ -226,7 +226,7 @@ class Batch {
         if (now - due > ARRIVAL_CATCH_UP_LIMIT_MS) this.#scheduleAnchor = now - this.#next * this.#intervalMs;
       }
       const index = this.#next++;
-      this.#launch(this.#behaviours[index]!, this.#pathBefore + this.#idPrefix + index + this.#pathAfter);
+      this.#launch(this.#behaviours[index]!, this.#idPrefix + index);
     }
     if (!this.#settled && this.#done === total) void this.#finishBatch();
   };
@@ -236,20 +236,27 @@ class Batch {
     this.#pump();
   };
 
-  #launch(behaviour: Behaviour, path: string): void {
+  #launch(behaviour: Behaviour, id: string): void {
     let client: ActiveClient & { start(): void };
     switch (behaviour.kind) {
       case 'leave-before-first-byte':
-        client = new BeforeFirstByteClient(this, behaviour, path);
+        client = new BeforeFirstByteClient(this, behaviour, id);
         break;
       case 'reset-after-events':
-        client = new ResetClient(this, behaviour, path);
+        client = new ResetClient(this, behaviour, id);
         break;
       default:
-        client = new ReadingClient(this, behaviour, path);
+        client = new ReadingClient(this, behaviour, id);
     }
     this.active.add(client);
     client.start();
+  }
+
+  /** A client got a response and reads it in `framing`: the counter it reads with. */
+  counterFor(contentType: string | string[] | undefined): EventCounter {
+    const framing = chooseFraming(this.request.framing, contentType);
+    this.#framingCounts[FRAMINGS.indexOf(framing)]!++;
+    return createCounter(framing);
   }
 
   /** Records one client's outcome and frees its slot. Called exactly once per client. */
@@ -286,7 +293,8 @@ class Batch {
         errorsOut.byKind[key] = (errorsOut.byKind[key] ?? 0) + 1;
         tally.errors++;
         if (errorsOut.examples.length < MAX_ERROR_EXAMPLES) {
-          errorsOut.examples.push(oneLine(`${behaviour.kind} GET ${path}: ${key}: ${detail ?? 'no detail'}`));
+          const example = `${behaviour.kind} ${this.request.method} ${path}: ${key}: ${detail ?? 'no detail'}`;
+          errorsOut.examples.push(oneLine(this.request.scrub(example)));
         }
         break;
       }
@@ -306,6 +314,8 @@ class Batch {
     this.#settled = true;
     this.#signal?.removeEventListener('abort', this.#abort);
     this.outcome.durationMs = performance.now() - this.#startedAt;
+    const most = Math.max(...this.#framingCounts);
+    this.outcome.framing = most > 0 ? FRAMINGS[this.#framingCounts.indexOf(most)]! : null;
     this.#onProgress?.(this.#done, this.outcome.clients);
     try {
       await this.pool.close();
@@ -372,26 +382,35 @@ type ResponseBody = ResponseData['body'];
 class ReadingClient implements ActiveClient {
   readonly #batch: Batch;
   readonly #behaviour: Behaviour;
+  readonly #id: string;
   readonly #path: string;
   readonly #limit: number;
   readonly #abort = new AbortController();
-  readonly #counter = new SseCounter();
+  #counter: EventCounter = NO_EVENTS;
   #phase = Phase.waiting;
   #body: ResponseBody | null = null;
   #timeout: NodeJS.Timeout | undefined;
   #leaveTimer: NodeJS.Timeout | undefined;
 
-  constructor(batch: Batch, behaviour: Behaviour, path: string) {
+  constructor(batch: Batch, behaviour: Behaviour, id: string) {
     this.#batch = batch;
     this.#behaviour = behaviour;
-    this.#path = path;
+    this.#id = id;
+    this.#path = batch.request.path(id);
     this.#limit = eventLimit(behaviour);
   }
 
   start(): void {
+    const request = this.#batch.request;
     this.#timeout = setTimeout(this.#onTimeout, boundFor(this.#behaviour, this.#batch.requestTimeoutMs));
     this.#batch.pool
-      .request({ path: this.#path, method: 'GET', headers: ACCEPT_SSE, signal: this.#abort.signal })
+      .request({
+        path: this.#path,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: request.headers(this.#id),
+        body: request.body(this.#id),
+        signal: this.#abort.signal,
+      })
       .then(this.#onResponse, this.#onError);
   }
 
@@ -413,12 +432,7 @@ class ReadingClient implements ActiveClient {
       body.destroy();
       return;
     }
-    const contentType = headers['content-type'];
-    if (!isEventStream(contentType)) {
-      this.#fail('not-sse', `content-type ${JSON.stringify(contentType ?? null)}`);
-      body.destroy();
-      return;
-    }
+    this.#counter = this.#batch.counterFor(headers['content-type']);
     this.#phase = Phase.reading;
     body.on('data', this.#onData);
     body.on('end', this.#onEnd);
@@ -447,19 +461,15 @@ class ReadingClient implements ActiveClient {
     this.#abort.abort(LEAVE);
   };
 
+  /** The server ended the response: a complete stream, whatever its last event was. */
   #onEnd = (): void => {
     if (this.#phase === Phase.finished) return;
-    if (this.#behaviour.kind !== 'complete') this.#record('ended-early');
-    else if (this.#counter.sawDone) this.#record('completed');
-    else this.#fail('server-closed', `stream ended without event: done after ${this.#counter.events} events`);
+    this.#counter.end();
+    this.#record(this.#behaviour.kind === 'complete' ? 'completed' : 'ended-early');
   };
 
   #onError = (error: unknown): void => {
     if (this.#phase === Phase.finished) return;
-    if (this.#behaviour.kind === 'complete' && this.#counter.sawDone) {
-      this.#record('completed');
-      return;
-    }
     const kind = classifyError(error);
     this.#fail(kind, describeError(error, kind === 'server-closed' ? this.#counter.events : -1));
   };
@@ -496,21 +506,32 @@ class ReadingClient implements ActiveClient {
 class BeforeFirstByteClient implements ActiveClient, Dispatcher.DispatchHandler {
   readonly #batch: Batch;
   readonly #behaviour: Behaviour;
+  readonly #id: string;
   readonly #path: string;
   #controller: Dispatcher.DispatchController | null = null;
   #finished = false;
   #sawByte = false;
   #timeout: NodeJS.Timeout | undefined;
 
-  constructor(batch: Batch, behaviour: Behaviour, path: string) {
+  constructor(batch: Batch, behaviour: Behaviour, id: string) {
     this.#batch = batch;
     this.#behaviour = behaviour;
-    this.#path = path;
+    this.#id = id;
+    this.#path = batch.request.path(id);
   }
 
   start(): void {
+    const request = this.#batch.request;
     this.#timeout = setTimeout(this.#onTimeout, this.#batch.requestTimeoutMs);
-    this.#batch.pool.dispatch({ path: this.#path, method: 'GET', headers: ACCEPT_SSE }, this);
+    this.#batch.pool.dispatch(
+      {
+        path: this.#path,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: request.headers(this.#id),
+        body: request.body(this.#id),
+      },
+      this,
+    );
   }
 
   cancel(reason: unknown): void {
@@ -565,14 +586,15 @@ class BeforeFirstByteClient implements ActiveClient, Dispatcher.DispatchHandler 
 }
 
 /**
- * reset-after-events over a raw socket: `GET` with `Connection: close`, parse the head, decode the
- * body (chunked, length-delimited or until close), count events, then `resetAndDestroy()` (RST).
+ * reset-after-events over a raw socket: the request with `Connection: close`, parse the head, decode
+ * the body (chunked, length-delimited or until close), count events, then `resetAndDestroy()` (RST).
  */
 class ResetClient implements ActiveClient {
   readonly #batch: Batch;
   readonly #behaviour: Behaviour & { kind: 'reset-after-events' };
+  readonly #id: string;
   readonly #path: string;
-  readonly #counter = new SseCounter();
+  #counter: EventCounter = NO_EVENTS;
   #socket: net.Socket | null = null;
   #head: ResponseHeadReader | null = new ResponseHeadReader();
   /** Null until the head is parsed, and for bodies that are not chunked. */
@@ -582,10 +604,11 @@ class ResetClient implements ActiveClient {
   #finished = false;
   #timeout: NodeJS.Timeout | undefined;
 
-  constructor(batch: Batch, behaviour: Behaviour & { kind: 'reset-after-events' }, path: string) {
+  constructor(batch: Batch, behaviour: Behaviour & { kind: 'reset-after-events' }, id: string) {
     this.#batch = batch;
     this.#behaviour = behaviour;
-    this.#path = path;
+    this.#id = id;
+    this.#path = batch.request.path(id);
   }
 
   start(): void {
@@ -607,10 +630,7 @@ class ResetClient implements ActiveClient {
   }
 
   #onConnect = (): void => {
-    this.#socket!.write(
-      `GET ${this.#path} HTTP/1.1\r\nHost: ${this.#batch.hostHeader}\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n`,
-      'latin1',
-    );
+    this.#socket!.write(this.#batch.request.raw(this.#id, this.#path, this.#batch.hostHeader));
   };
 
   #onData = (chunk: Buffer): void => {
@@ -623,10 +643,7 @@ class ResetClient implements ActiveClient {
         const head = this.#head.parse();
         this.#head = null;
         if (head.statusCode !== 200) return this.#fail(`http-${head.statusCode}`, `status ${head.statusCode}`);
-        const contentType = head.headers['content-type'];
-        if (!isEventStream(contentType)) {
-          return this.#fail('not-sse', `content-type ${JSON.stringify(contentType ?? null)}`);
-        }
+        this.#counter = this.#batch.counterFor(head.headers['content-type']);
         if (/\bchunked\b/i.test(head.headers['transfer-encoding'] ?? '')) this.#chunked = new ChunkedDecoder();
         else if (head.headers['content-length'] !== undefined) this.#remaining = Number(head.headers['content-length']);
       } catch (error) {
@@ -700,10 +717,8 @@ export function withSeparator(prefix: string): string {
   return prefix === '' || /[-_./:]$/.test(prefix) ? prefix : `${prefix}-`;
 }
 
-function isEventStream(contentType: string | string[] | undefined): boolean {
-  const value = Array.isArray(contentType) ? contentType[0] : contentType;
-  return value !== undefined && /^\s*text\/event-stream\s*(?:;|$)/i.test(value);
-}
+/** The counter of a client that has no response yet: it has read no event. */
+const NO_EVENTS: EventCounter = Object.freeze({ events: 0, feed: (chunk: Uint8Array) => chunk.length, end: () => {} });
 
 function errorCode(error: unknown): string | undefined {
   if (error instanceof AggregateError && error.errors.length > 0) return errorCode(error.errors[0]);

@@ -83,7 +83,7 @@ describe('parseScenario', () => {
   });
 
   const cases: [string, (s: Record<string, unknown> & { mix: Record<string, unknown>[] }) => void, string][] = [
-    ['unknown field', (s) => (s.colour = 'red'), `${FILE}: colour: unknown field (expected one of: name, description, warmupClients, cycles, clients, concurrency, arrivalRate, control, mix, steadyLoad)`],
+    ['unknown field', (s) => (s.colour = 'red'), `${FILE}: colour: unknown field (expected one of: $schema, name, description, warmupClients, cycles, clients, concurrency, arrivalRate, control, mix, steadyLoad)`],
     ['near-miss field', (s) => (s.warmup_clients = 1), `${FILE}: warmup_clients: unknown field (did you mean "warmupClients"?)`],
     ['missing required', (s) => (s.cycles = undefined), `${FILE}: cycles: required: an integer from 2 to 50`],
     ['wrong type', (s) => (s.clients = '600'), `${FILE}: clients: must be an integer from 1 to 100000, got "600"`],

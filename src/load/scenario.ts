@@ -23,7 +23,7 @@ export type Behaviour =
   | { readonly kind: 'stall-then-leave'; readonly afterEvents: number; readonly stallMs: number }
   /** Reads `events` events, then resets the TCP connection (RST instead of FIN). */
   | { readonly kind: 'reset-after-events'; readonly events: number }
-  /** Reads the whole stream, to `event: done`. */
+  /** Reads the whole stream, until the server ends the response. */
   | { readonly kind: 'complete' };
 
 export type BehaviourKind = Behaviour['kind'];
@@ -68,7 +68,7 @@ export const BEHAVIOUR_KINDS: readonly BehaviourKind[] = [
 ];
 
 /** Bounds of scenario fields. They reject typos and runs no machine finishes, not unusual-but-sane choices. */
-const LIMITS = {
+export const LIMITS = {
   /** A name is a file-name-like slug; 64 keeps report tables readable. */
   nameLength: 64,
   descriptionLength: 300,
@@ -90,7 +90,8 @@ const LIMITS = {
 
 const NAME_PATTERN = /^[a-z0-9-]+$/;
 
-const TOP_LEVEL_FIELDS = [
+export const TOP_LEVEL_FIELDS = [
+  '$schema',
   'name',
   'description',
   'warmupClients',
@@ -104,7 +105,7 @@ const TOP_LEVEL_FIELDS = [
 ] as const;
 
 /** The parameters each behaviour takes in a mix entry (besides `behaviour` and `weight`). */
-const BEHAVIOUR_PARAMS: Record<BehaviourKind, readonly string[]> = {
+export const BEHAVIOUR_PARAMS: Record<BehaviourKind, readonly string[]> = {
   'leave-before-first-byte': [],
   'leave-after-events': ['events'],
   'leave-after-ms': ['ms'],

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { defaultRequest } from './request.js';
 import { runSteadyLoad } from './steady.js';
 import { startTestSseServer, type TestSseServer } from './testing-server.js';
 
@@ -17,7 +18,7 @@ async function serve(events: number, intervalMs: number): Promise<{ server: Test
 describe('runSteadyLoad', () => {
   it('runs full streams with a unique id each, for a given amount', async () => {
     const { server, origin } = await serve(10, 1);
-    const result = await runSteadyLoad({ origin, pathTemplate: '/chat/stream/{id}' }, { connections: 4, amount: 40, idPrefix: 'steady' });
+    const result = await runSteadyLoad({ origin, request: defaultRequest('/chat/stream/{id}') }, { connections: 4, amount: 40, idPrefix: 'steady' });
     expect(result.completedStreams).toBe(40);
     expect(result.errors).toBe(0);
     expect(result.bytesPerSec).toBeGreaterThan(0);
@@ -33,7 +34,7 @@ describe('runSteadyLoad', () => {
     const { server, origin } = await serve(60, 5);
     const controller = new AbortController();
     const started = performance.now();
-    const load = runSteadyLoad({ origin, pathTemplate: '/chat/stream/{id}' }, { connections: 3, signal: controller.signal });
+    const load = runSteadyLoad({ origin, request: defaultRequest('/chat/stream/{id}') }, { connections: 3, signal: controller.signal });
     setTimeout(() => controller.abort(), 800);
     const result = await load;
     const elapsed = performance.now() - started;
@@ -48,7 +49,25 @@ describe('runSteadyLoad', () => {
     expect(server.stats.open).toBe(0);
   });
 
+  it('sends the same method, headers and body as the disconnect clients, {id} replaced', async () => {
+    const { server, origin } = await serve(3, 1);
+    const request = {
+      method: 'POST',
+      pathTemplate: '/chat/stream/{id}',
+      headers: { 'content-type': 'application/json', 'x-id': '{id}' },
+      body: '{"id":"{id}"}',
+      framing: 'auto' as const,
+    };
+    const result = await runSteadyLoad({ origin, request }, { connections: 2, amount: 6, idPrefix: 's' });
+    expect(result.completedStreams).toBe(6);
+    const last = server.stats.last!;
+    expect(last.method).toBe('POST');
+    expect(last.headers['x-id']).toMatch(/^s-\d$/);
+    expect(last.body).toBe(`{"id":"${last.headers['x-id']}"}`);
+    expect(last.headers['content-length']).toBe(String(last.body.length));
+  });
+
   it('requires a way to stop', async () => {
-    await expect(runSteadyLoad({ origin: 'http://127.0.0.1:1', pathTemplate: '/' }, { connections: 1 })).rejects.toThrow(RangeError);
+    await expect(runSteadyLoad({ origin: 'http://127.0.0.1:1', request: defaultRequest('/') }, { connections: 1 })).rejects.toThrow(RangeError);
   });
 });

@@ -7,6 +7,7 @@
 import autocannon from 'autocannon';
 
 import { withSeparator, type StreamEndpoint } from './clients.js';
+import { RequestRenderer } from './request.js';
 
 export interface SteadyLoadOptions {
   connections: number;
@@ -61,9 +62,12 @@ export function runSteadyLoad(endpoint: StreamEndpoint, options: SteadyLoadOptio
   if (signal?.aborted) return Promise.resolve(emptyResult());
 
   const idPrefix = withSeparator(options.idPrefix ?? `steady-${process.pid}-${++steadyCounter}`);
-  const marker = endpoint.pathTemplate.indexOf('{id}');
-  const pathBefore = marker < 0 ? endpoint.pathTemplate : endpoint.pathTemplate.slice(0, marker);
-  const pathAfter = marker < 0 ? '' : endpoint.pathTemplate.slice(marker + 4);
+  let request: RequestRenderer;
+  try {
+    request = new RequestRenderer(endpoint.request);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   let nextId = 0;
 
   return new Promise<SteadyLoadResult>((resolve, reject) => {
@@ -79,11 +83,15 @@ export function runSteadyLoad(endpoint: StreamEndpoint, options: SteadyLoadOptio
           : { duration: durationMs !== undefined ? Math.max(durationMs, 1) / 1000 : UNTIL_STOPPED_S }),
         timeout: STREAM_TIMEOUT_S,
         sampleInt: SAMPLE_INTERVAL_MS,
-        headers: { accept: 'text/event-stream' },
         requests: [
           {
-            method: 'GET',
-            setupRequest: (request) => ({ ...request, path: `${pathBefore}${idPrefix}${nextId++}${pathAfter}` }),
+            method: request.method as autocannon.Request['method'],
+            setupRequest: (next) => {
+              const id = `${idPrefix}${nextId++}`;
+              const body = request.body(id);
+              // A copy: autocannon writes Content-Length into the headers object it is given.
+              return { ...next, path: request.path(id), headers: { ...request.headers(id) }, ...(body === null ? {} : { body }) };
+            },
           },
         ],
       },

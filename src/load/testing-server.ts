@@ -1,8 +1,9 @@
 /**
- * A tiny, correct SSE server for the load module's own tests and benchmarks: it streams `events`
- * events `intervalMs` apart, then `event: done`, and counts what it saw of each client from the
- * server side (closes before the end, clean ends, resets). It is the fixture that lets a test say
- * "100 clients left → the server saw 100 closes". Not a leak target: it cleans up after itself.
+ * A tiny, correct streaming server for the load module's own tests and benchmarks: it streams `events`
+ * events `intervalMs` apart (SSE, then `event: done`; or NDJSON lines, two to a write), and counts what
+ * it saw of each client from the server side (closes before the end, clean ends, resets). It is the
+ * fixture that lets a test say "100 clients left → the server saw 100 closes". Any method is taken; a
+ * request body is read before the response starts, as JSON APIs do. Not a leak target.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -20,8 +21,12 @@ export interface TestSseServerOptions {
   status?: number;
   /** Content-Type of stream responses. */
   contentType?: string;
-  /** End streams without the final `event: done` (a server that hangs up on its clients). */
+  /** End streams without the final `event: done` (the end of the response ends the stream anyway). */
   endWithoutDone?: boolean;
+  /** Destroy the connection after this many events, mid-body (a server that crashes mid-stream). */
+  cutAfterEvents?: number;
+  /** 'ndjson': `{"n":…}` lines, two per write, then `{"done":true}`, as application/x-ndjson. */
+  format?: 'sse' | 'ndjson';
   /** Stream path prefix; anything else gets 404. */
   pathPrefix?: string;
   host?: string;
@@ -48,6 +53,8 @@ export interface TestSseServerStats {
   arrivalsMs: number[];
   /** Streams still open. */
   open: number;
+  /** The last stream request's method, headers and body. */
+  last: { method: string; headers: Record<string, string | string[] | undefined>; body: string } | null;
 }
 
 export interface TestSseServer {
@@ -64,7 +71,8 @@ export async function startTestSseServer(options: TestSseServerOptions = {}): Pr
   const intervalMs = options.intervalMs ?? 1;
   const firstByteDelayMs = options.firstByteDelayMs ?? 0;
   const status = options.status ?? 200;
-  const contentType = options.contentType ?? 'text/event-stream';
+  const ndjson = options.format === 'ndjson';
+  const contentType = options.contentType ?? (ndjson ? 'application/x-ndjson' : 'text/event-stream');
   const pathPrefix = options.pathPrefix ?? '/chat/stream/';
   const host = options.host ?? '127.0.0.1';
   const data = 'x'.repeat(Math.max(1, options.eventBytes ?? 16));
@@ -81,6 +89,7 @@ export async function startTestSseServer(options: TestSseServerOptions = {}): Pr
     ids: [],
     arrivalsMs: [],
     open: 0,
+    last: null,
   };
   let waiters: { count: number; resolve: () => void }[] = [];
   const notify = (): void => {
@@ -101,6 +110,9 @@ export async function startTestSseServer(options: TestSseServerOptions = {}): Pr
     stats.requests++;
     stats.open++;
     stats.ids.push(url.slice(pathPrefix.length));
+    const bodyParts: Buffer[] = [];
+    req.on('data', (part: Buffer) => bodyParts.push(part));
+    req.on('error', () => {});
     stats.arrivalsMs.push(performance.now() - startedAt);
     let sent = 0;
     let finished = false;
@@ -125,10 +137,22 @@ export async function startTestSseServer(options: TestSseServerOptions = {}): Pr
 
     const next = (): void => {
       if (finished) return;
+      if (options.cutAfterEvents !== undefined && sent >= options.cutAfterEvents) {
+        res.socket?.destroy();
+        return;
+      }
       if (sent < events) {
-        sent++;
-        stats.eventsWritten++;
-        if (res.write(`id: ${sent}\nevent: token\ndata: ${data}\n\n`)) {
+        let text: string;
+        if (ndjson) {
+          const lines = Math.min(2, events - sent);
+          text = '';
+          for (let line = 0; line < lines; line++) text += `{"n":${++sent},"data":"${data}"}\n`;
+          stats.eventsWritten += lines;
+        } else {
+          text = `id: ${++sent}\nevent: token\ndata: ${data}\n\n`;
+          stats.eventsWritten++;
+        }
+        if (res.write(text)) {
           schedule();
         } else {
           // A well-behaved streamer waits for a slow reader instead of buffering without bound.
@@ -136,7 +160,7 @@ export async function startTestSseServer(options: TestSseServerOptions = {}): Pr
           res.once('drain', schedule);
         }
       } else {
-        res.end(options.endWithoutDone ? undefined : 'event: done\ndata: [DONE]\n\n');
+        res.end(options.endWithoutDone ? undefined : ndjson ? '{"done":true}\n' : 'event: done\ndata: [DONE]\n\n');
         finish(false);
       }
     };
@@ -156,8 +180,14 @@ export async function startTestSseServer(options: TestSseServerOptions = {}): Pr
       res.flushHeaders();
       next();
     };
-    if (firstByteDelayMs > 0) timer = setTimeout(begin, firstByteDelayMs);
-    else begin();
+    const respond = (): void => {
+      stats.last = { method: req.method ?? '', headers: req.headers, body: Buffer.concat(bodyParts).toString('utf8') };
+      if (firstByteDelayMs > 0) timer = setTimeout(begin, firstByteDelayMs);
+      else begin();
+    };
+    // A body first, as a JSON API reads it; a request without one starts at once.
+    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) req.on('end', respond);
+    else respond();
   });
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);

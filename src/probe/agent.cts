@@ -20,7 +20,7 @@ const LABEL_ENV = 'STREAMER_LEAKCHECK_PROBE_LABEL';
 
 /**
  * A settled heap needs several full collections: one gc() leaves objects whose finalizers or weak
- * callbacks free more on the next pass (FIELD-NOTES: one gc() does not settle). Stop when a pass frees
+ * callbacks free more on the next pass (one gc() does not settle: docs/measurements.md#gc-settling). Stop when a pass frees
  * less than this.
  */
 const SETTLED_WHEN_FREED_BELOW_BYTES = 4 * 1024;
@@ -81,11 +81,9 @@ interface SettleOptions {
 }
 
 /**
- * Collect, read, wait, collect, read… until two readings a gap apart agree within the tolerance.
- * Measured on the reference `new` after a batch of 300 disconnects: the first settled reading sits
- * 100–370 KB above where the heap comes to rest a few hundred ms later (objects released by timers
- * and socket closes still in flight), while readings after that agree within ~10 KB. Judging the
- * first reading would call noise a leak.
+ * Collect, read, wait, collect, read… until two readings a gap apart agree within the tolerance: the
+ * first reading after a batch sits up to ~370 KB above where the heap comes to rest (timers and socket
+ * closes still in flight), so judging it would call noise a leak (docs/measurements.md#gc-settling).
  */
 async function settledSample(gc: GcFunction | null, options: SettleOptions) {
   const started = process.hrtime.bigint();

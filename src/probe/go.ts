@@ -6,8 +6,14 @@
  * goleak settles); for what leaked, the goroutine dump (debug=2) read when asked, grouped by state
  * (goroutine-dump.ts).
  */
-import { request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
+import { GO_GOROUTINES, GO_HEAP_ALLOC, GO_RSS, NODE_LIVE_WORKERS, type Verdict } from '../analysis/index.js';
+import { diffGoroutineGroups } from '../analysis/goroutines.js';
+import type { GoroutineGrowth, ProbeDescription } from '../report/types.js';
+import { GOROUTINE_KIND_PREFIX } from '../report/types.js';
 import { firstProgramFrame, parseGoroutineDump, type GoroutineDump } from './goroutine-dump.js';
+import type { Evidence, Probe, ProbeSample, ProbeSession, ProbeSubject } from './probe.js';
+import { sampleProcTree } from './proc.js';
 
 export interface GoroutineProfile {
   total: number;
@@ -48,7 +54,7 @@ export interface GoSample {
   liveWorkers?: number;
 }
 
-/** Re-reads of the goroutine profile until two agree (goleak: up to 20 reads, ~0.4 s in all). */
+/** Re-reads of the goroutine profile until two agree, as goleak settles (docs/measurements.md#goleak-settle). */
 const GOROUTINE_SETTLE_READS = 8;
 const GOROUTINE_SETTLE_FIRST_SLEEP_MS = 10;
 
@@ -56,10 +62,9 @@ const GOROUTINE_SETTLE_FIRST_SLEEP_MS = 10;
  * Reads of the goroutine dump until its count agrees with the profile's total read right after it. The
  * profile (debug=1) stays the per-sample count: a dump stops the world while it writes every stack
  * (runtime.Stack(buf, true)), so it is read twice per scenario only, and the cheap profile checks it.
- * Measured on go-old with ~2000 goroutines (`npm run bench -- --only goroutine-dump`): dump 638 KB, read
- * in ~20 ms and parsed in ~9 ms, other requests to the server held up to ~130–200 ms meanwhile; profile
- * 5 KB, ~13 ms, ~25–40 ms. Few reads: under steady churn, or past the 64 MB at which Go truncates a
- * dump (~200 000 goroutines), the two never agree.
+ * With ~2000 goroutines a dump is ~640 KB and holds other requests up ~130–200 ms
+ * (docs/measurements.md#goroutine-dump). Few reads: under steady churn, or past the 64 MB at which Go
+ * truncates a dump (~200 000 goroutines), the two never agree.
  */
 const DUMP_SETTLE_READS = 3;
 
@@ -85,9 +90,8 @@ export async function isGoServer(origin: string, dispatcher: Dispatcher): Promis
 
 /**
  * Two GCs, not one: sync.Pool keeps a victim cache that survives one GC (Go 1.13+), so after a single GC
- * the pooled bufio buffers of the last few hundred connections are still live. Measured on go-new, 4
- * cycles of ~590 disconnects, 6 runs each: cycles swung −385…+491 KB after one GC (one run in CI called
- * inconclusive), 2…95 KB after two (all clean).
+ * the pooled bufio buffers of the last few hundred connections are still live: go-new's cycles swung
+ * ±400 KB after one GC, 2…95 KB after two (docs/measurements.md#go-heap).
  */
 export async function sampleGo(origin: string, dispatcher: Dispatcher): Promise<GoSample> {
   await get(origin, '/debug/pprof/heap?gc=1', dispatcher);
@@ -136,4 +140,93 @@ export async function readGoroutineDump(origin: string, dispatcher: Dispatcher):
     dump = parseGoroutineDump(text);
   }
   return { ...dump, bytes: Buffer.byteLength(text), ms: Date.now() - started };
+}
+
+export const GO_DESCRIPTION: ProbeDescription = {
+  via: 'pprof and expvar',
+  heap: GO_HEAP_ALLOC,
+  handles: GO_GOROUTINES,
+  overall: { bytes: GO_HEAP_ALLOC.key, handles: null },
+  tableMetrics: ['goroutines', 'heapAllocBytes', 'rssBytes'],
+  heapNote: 'heap is Go HeapAlloc',
+};
+
+/** Short-lived connections for the one /debug/pprof/ look that tells a Go server. */
+const goDetectAgent = new Agent({ keepAliveTimeout: 10, connections: 1 });
+
+export function goProbe(): Probe {
+  return {
+    name: 'go',
+    description: GO_DESCRIPTION,
+    // In the order they are reported: the first decisive leak names the reason.
+    metrics: [GO_RSS, NODE_LIVE_WORKERS, GO_GOROUTINES, GO_HEAP_ALLOC],
+    envFor: () => ({}),
+    detect: async (subject) => ((await isGoServer(subject.origin, goDetectAgent)) ? new GoSession(subject) : null),
+    missing: () => 'was named a Go target (--probe go) but does not serve /debug/pprof/ (import _ "net/http/pprof")',
+  };
+}
+
+class GoSession implements ProbeSession {
+  /** One kept-alive connection, so reading does not add churn to what is read. */
+  private readonly agent = new Agent({ connections: 1, keepAliveTimeout: 60_000 });
+
+  constructor(private readonly subject: ProbeSubject) {}
+
+  async sample(): Promise<ProbeSample> {
+    const go = await sampleGo(this.subject.origin, this.agent);
+    const tree = this.subject.pid === null ? null : await sampleProcTree(this.subject.pid);
+    const values: Record<string, number> = { goroutines: go.goroutines, heapAllocBytes: go.heapAllocBytes };
+    if (tree) values.rssBytes = tree.rssBytes;
+    if (go.liveWorkers !== undefined) values.liveWorkers = go.liveWorkers;
+    const breakdown = Object.fromEntries(Object.entries(go.goroutineGroups).map(([frame, n]) => [`${GOROUTINE_KIND_PREFIX}${frame}`, n]));
+    return { values, breakdown, processes: (tree?.pids ?? []).map((pid) => ({ pid, rssBytes: 0 })) };
+  }
+
+  /** Goroutine dumps: every goroutine's state and stack, at the start and the end of the judged series. */
+  evidence(): Evidence {
+    return new GoroutineDumps(() => readGoroutineDump(this.subject.origin, this.agent));
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close().catch(() => {});
+  }
+}
+
+/**
+ * Two dumps, one with whichever sample becomes the first of the judged series (taken again at the
+ * baseline), one after the last. They only say what leaked: a dump that cannot be read leaves that out,
+ * never the verdict.
+ */
+class GoroutineDumps implements Evidence {
+  private first: GoroutineDumpRead | null = null;
+  private last: GoroutineDumpRead | null = null;
+
+  constructor(private readonly read: () => Promise<GoroutineDumpRead>) {}
+
+  async start(): Promise<void> {
+    this.first = await this.read().catch(() => null);
+  }
+
+  async end(_verdict: Verdict): Promise<void> {
+    this.last = await this.read().catch(() => null);
+  }
+
+  conclude(result: { goroutineGrowth: GoroutineGrowth | null }, figures: { seriesSpan: number }): null {
+    if (this.first && this.last) result.goroutineGrowth = goroutineGrowth(this.first, this.last, figures.seriesSpan);
+    return null;
+  }
+
+  async discard(): Promise<void> {}
+}
+
+/** `disconnects`: the x-axis between the dumps (completed streams on a control scenario), as the verdict counts. */
+export function goroutineGrowth(start: GoroutineDumpRead, end: GoroutineDumpRead, disconnects: number): GoroutineGrowth {
+  return {
+    disconnects,
+    totalAtStart: start.total,
+    totalAtEnd: end.total,
+    dumpMs: start.ms + end.ms,
+    dumpBytes: end.bytes,
+    groups: diffGoroutineGroups(start.groups, end.groups, disconnects),
+  };
 }

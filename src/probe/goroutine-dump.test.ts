@@ -56,7 +56,7 @@ describe('parseGoroutineDump on recorded dumps', () => {
   it('keeps inlined frames (no +0x offset) and the creator apart from the stack', () => {
     const [accept] = parseGoroutineStacks(START).filter((stack) => stack.id === 1);
     expect(accept!.frames.map((frame) => frame.function)).toContain('internal/poll.(*pollDesc).waitRead');
-    expect(accept!.frames.at(-1)).toEqual({ function: 'main.main', file: '/work/wt-go/go/streamer/main.go', line: 262 });
+    expect(accept!.frames.at(-1)).toEqual({ function: 'main.main', file: '/home/dev/streamer-leakcheck/go/streamer/main.go', line: 262 });
     expect(accept!.createdBy).toBeNull();
   });
 

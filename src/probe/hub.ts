@@ -26,7 +26,7 @@ export const AGENT_PATH = compiled('probe/agent.cjs');
 
 /** How long one agent may take for one settled sample before it is treated as gone. */
 const SAMPLE_TIMEOUT_MS = 30_000;
-/** Writing a snapshot of a large heap takes long (measured: ~1 s per 20 MB); bounded all the same. */
+/** Writing a snapshot of a large heap takes long (~1 s per 20 MB: docs/measurements.md#heap-snapshot); bounded all the same. */
 const SNAPSHOT_TIMEOUT_MS = 180_000;
 
 export interface AgentInfo {

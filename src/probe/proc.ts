@@ -4,6 +4,10 @@
  * Python or Rust server leaking a socket or a thread per disconnect shows up here too.
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { NODE_LIVE_WORKERS, PROC_FDS, PROC_RSS, PROC_THREADS } from '../analysis/index.js';
+import { TargetStartError } from '../core/errors.js';
+import type { ProbeDescription } from '../report/types.js';
+import type { Probe } from './probe.js';
 
 export interface ProcTreeSample {
   pids: number[];
@@ -68,4 +72,42 @@ export async function sampleProcTree(root: number): Promise<ProcTreeSample> {
     }
   }
   return sample;
+}
+
+export const PROC_DESCRIPTION: ProbeDescription = {
+  via: '/proc',
+  heap: PROC_RSS,
+  handles: PROC_FDS,
+  overall: { bytes: null, handles: PROC_FDS.key },
+  tableMetrics: ['rssBytes', 'fds', 'threads'],
+  heapNote: null,
+};
+
+/** Reads any process with a pid: the last in line for 'auto', so it never declines one. */
+export function procProbe(): Probe {
+  return {
+    name: 'proc',
+    description: PROC_DESCRIPTION,
+    // In the order they are reported: the first decisive leak names the reason.
+    metrics: [PROC_RSS, NODE_LIVE_WORKERS, PROC_FDS, PROC_THREADS],
+    envFor: () => ({}),
+    detect: async (subject) => {
+      const root = subject.pid;
+      if (root === null) return null;
+      return {
+        async sample() {
+          const tree = await sampleProcTree(root);
+          if (tree.pids.length === 0) throw new TargetStartError(subject.name, 'its process tree is gone');
+          return {
+            values: { rssBytes: tree.rssBytes, fds: tree.fds, threads: tree.threads },
+            breakdown: {},
+            processes: tree.pids.map((pid) => ({ pid, rssBytes: 0 })),
+          };
+        },
+        evidence: () => null,
+        close: async () => {},
+      };
+    },
+    missing: (subject) => `has no process id to read /proc of (${subject.name})`,
+  };
 }

@@ -43,10 +43,9 @@ export interface SettleOptions {
 export const DEFAULT_SETTLE: SettleOptions = { maxGcPasses: 6, toleranceBytes: 8 * 1024, gapMs: 100, maxMs: 2000 };
 
 /**
- * A settled reading whose figures are thrown away, taken just before the real one. Measured on the
- * reference `new`: the first settled reading after a batch sits 20–200 KB above the readings that
- * follow it, whatever the pause before it (250 ms or 1.5 s), while those agree within ~8 KB. One full
- * request/reply round with the agent releases it; a single-GC primer released only part of it.
+ * A settled reading whose figures are thrown away, taken just before the real one: the first settled
+ * reading after a batch sits 20–200 KB above the ones that follow, whatever the pause before it; one
+ * full request/reply round with the agent releases that (docs/measurements.md#primer).
  */
 export const PRIMER_SETTLE: SettleOptions = { maxGcPasses: 6, toleranceBytes: 8 * 1024, gapMs: 100, maxMs: 1000 };
 

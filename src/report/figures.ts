@@ -1,5 +1,6 @@
 /** Shared wording of figures for the terminal and Markdown reports: one place, so both say the same. */
 import { formatBytes } from '../analysis/format.js';
+import { armFigures } from '../analysis/policy.js';
 import type { Verdict } from '../analysis/index.js';
 import { GOROUTINE_KIND_PREFIX, type ScenarioResult, type TargetReport } from './types.js';
 
@@ -38,6 +39,50 @@ export function metricCell(result: ScenarioResult, key: string): string {
   const metric = result.metrics.find((m) => m.key === key);
   if (!metric) return 'n/a';
   return metric.unit === 'bytes' ? signedBytes(metric.perDisconnect) : signedCount(metric.perDisconnect);
+}
+
+/** A scenario-table column: one metric, with the short name tables give it. */
+export interface MetricColumn {
+  key: string;
+  label: string;
+  cell: (result: ScenarioResult) => string;
+}
+
+/** Short names, in the order tables show them; a probe's other metrics follow under their own labels. */
+const COLUMN_LABELS: ReadonlyArray<[key: string, label: string]> = [
+  ['heapUsedBytes', 'heap'],
+  ['externalBytes', 'external'],
+  ['handles', 'handles'],
+  ['goroutines', 'goroutines'],
+  ['heapAllocBytes', 'Go heap'],
+  ['rssBytes', 'rss'],
+  ['fds', 'fds'],
+  ['threads', 'threads'],
+];
+
+export function columnLabel(key: string, results: readonly ScenarioResult[] = []): string {
+  return COLUMN_LABELS.find(([k]) => k === key)?.[1] ?? results.flatMap((r) => r.metrics).find((m) => m.key === key)?.label ?? key;
+}
+
+/**
+ * The metric columns of a scenario table: every metric some result's probe shows (its description's
+ * tableMetrics), each cell 'n/a' for a result whose probe does not show it.
+ */
+export function metricColumns(results: readonly (ScenarioResult | undefined)[]): MetricColumn[] {
+  const present = results.filter((r): r is ScenarioResult => r !== undefined);
+  const wanted = new Set(present.flatMap((r) => r.probeDescription.tableMetrics));
+  const keys = [...COLUMN_LABELS.map(([key]) => key).filter((key) => wanted.has(key)), ...[...wanted].filter((key) => !COLUMN_LABELS.some(([k]) => k === key))];
+  return keys.map((key) => ({
+    key,
+    label: columnLabel(key, present),
+    cell: (r: ScenarioResult) => (!r.probeDescription.tableMetrics.includes(key) ? 'n/a' : key === 'heapUsedBytes' ? heapCell(r) : metricCell(r, key)),
+  }));
+}
+
+/** "sampled through pprof and expvar", or '' for the injected Node agent. */
+export function viaText(result: ScenarioResult | undefined): string {
+  const via = result?.probeDescription.via;
+  return via ? ` (sampled through ${via})` : '';
 }
 
 export function verdictWord(verdict: Verdict): string {
@@ -130,4 +175,45 @@ export function goroutineLines(result: ScenarioResult): { title: string; groups:
       .slice(0, GOROUTINE_STACKS_SHOWN)
       .map((g) => [...g.stack, ...(g.createdBy ? [`started by ${g.createdBy}`] : [])].join(' ← ')),
   };
+}
+
+/**
+ * The breakdown of one scenario as a matrix, behaviours × targets: each cell the arm's verdict with its
+ * figures per disconnect when it leaked; '' for a target whose scenario was not broken down. Null when
+ * no target's was.
+ */
+export function breakdownMatrix(targets: readonly TargetReport[], scenario: string): { behaviours: string[]; cells: string[][] } | null {
+  const results = targets.map((t) => t.scenarios.find((s) => s.scenario === scenario));
+  if (!results.some((r) => r?.breakdown)) return null;
+  const behaviours = [...new Set(results.flatMap((r) => r?.breakdown?.map((arm) => arm.behaviour) ?? []))];
+  const cells = behaviours.map((behaviour) =>
+    results.map((r) => {
+      const arm = r?.breakdown?.find((a) => a.behaviour === behaviour);
+      if (!arm) return '';
+      return arm.verdict === 'leak' ? `${verdictWord(arm.verdict)} ${armFigures(arm)}` : verdictWord(arm.verdict);
+    }),
+  );
+  return { behaviours, cells };
+}
+
+/** How many redacted headers a request line names before it only counts the rest. */
+const REQUEST_LINE_HEADERS = 4;
+
+/**
+ * A user target's request on one line: `POST /v1/chat/completions (sse) · authorization: *** ·
+ * body: JSON {model, messages, stream}, 120 B`. Only redacted headers (credentials, whatever their
+ * name) and the content-type are named: they are what a reader checks; values stay `***`.
+ */
+export function requestLine(request: NonNullable<TargetReport['request']>): string {
+  const framing = request.framingFound ?? (request.framing === 'auto' ? 'framing not seen' : request.framing);
+  const parts = [`${request.method} ${request.pathTemplate} (${framing})`];
+  const named = Object.entries(request.headers).filter(([name, value]) => value === '***' || name === 'content-type');
+  for (const [name, value] of named.slice(0, REQUEST_LINE_HEADERS)) parts.push(`${name}: ${value}`);
+  if (named.length > REQUEST_LINE_HEADERS) parts.push(`+${named.length - REQUEST_LINE_HEADERS} more headers`);
+  const body = request.body;
+  if (body) {
+    const shape = body.json === 'object' ? `JSON {${(body.keys ?? []).join(', ')}}` : body.json ? `JSON ${body.json}` : 'text';
+    parts.push(`body: ${shape}, ${formatBytes(body.bytes)}`);
+  }
+  return parts.join(' · ');
 }

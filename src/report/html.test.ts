@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricJudgement } from '../analysis/index.js';
+import { PROBE_DESCRIPTIONS } from '../probe/registry.js';
 import { heapCell } from './figures.js';
 import { growthSinceBaseline, renderHtml } from './html.js';
 import type { LeakcheckReport, SampleRow, ScenarioInfo, ScenarioResult, TargetReport } from './types.js';
 
 /** Rows every 200 disconnects, from per-row values of whichever metrics the probe reports. */
-function rows(values: Partial<Record<keyof SampleRow, number[]>>): SampleRow[] {
-  const length = Math.max(0, ...Object.values(values).map((v) => v.length));
+function rows(values: Partial<Record<string, number[]>>): SampleRow[] {
+  const length = Math.max(0, ...Object.values(values).map((v) => v!.length));
   return Array.from({ length }, (_, i) => {
     const row: SampleRow = { x: i * 200, atMs: i * 1000, rssBytes: 90e6, processes: 1 };
-    for (const [key, series] of Object.entries(values)) (row as unknown as Record<string, number>)[key] = series[i]!;
+    for (const [key, series] of Object.entries(values)) (row as unknown as Record<string, number>)[key] = series![i]!;
     return row;
   });
 }
@@ -29,12 +30,15 @@ const heapMetric = (perDisconnect: number): MetricJudgement => ({
 });
 
 function result(scenario: string, overrides: Partial<ScenarioResult> = {}): ScenarioResult {
+  const probe = (overrides.probe ?? 'node') as keyof typeof PROBE_DESCRIPTIONS;
   return {
+    probeDescription: PROBE_DESCRIPTIONS[probe],
     scenario,
     control: false,
     probe: 'node',
     attribution: null,
     goroutineGrowth: null,
+    breakdown: null,
     expect: 'clean',
     verdict: 'clean',
     expectationMet: true,
@@ -338,5 +342,21 @@ describe('renderHtml', () => {
     );
     expect(page).toMatch(/<div class="target-notes" data-target="old">[\s\S]*?<dt>grew<\/dt><dd>\+400 TCPSocketWrap<\/dd>/);
     expect(page).not.toContain('<div class="attribution" data-target="new">');
+  });
+});
+
+describe('the breakdown matrix', () => {
+  it('shows behaviours × targets in report.html and report.md, each cell its verdict and figures', async () => {
+    const { renderMarkdown } = await import('./markdown.js');
+    const arm = (behaviour: string, verdict: 'leak' | 'clean', bytes: number) => ({
+      behaviour, kind: behaviour.split(' ')[0]!, verdict, reason: 'r', disconnects: 400, cyclesRun: 2, bytesPerDisconnect: bytes, handlesPerDisconnect: 0.02, durationMs: 1,
+    });
+    const broken = result('mixed', { verdict: 'leak', breakdown: [arm('stall-then-leave (after 2 events, 100 ms)', 'leak', 2200), arm('leave-before-first-byte', 'clean', 3)] });
+    const r = report([target('api', [broken]), target('fixed', [result('mixed')])], [info('mixed')]);
+    const page = renderHtml(r);
+    expect(page).toContain('<table class="breakdown-table" data-scenario="mixed">');
+    expect(page).toMatch(/<th scope="row">stall-then-leave \(after 2 events, 100 ms\)<\/th><td>LEAK \+2\.2 KB, \+0\.02 handles<\/td><td><\/td>/);
+    expect(renderMarkdown(r)).toContain('| stall-then-leave (after 2 events, 100 ms) | LEAK +2.2 KB, +0.02 handles |  |');
+    expect(renderHtml(report([target('fixed', [result('mixed')])], [info('mixed')]))).not.toContain('breakdown-table');
   });
 });

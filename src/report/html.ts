@@ -8,12 +8,6 @@
  * names, commands and stderr lines are user input.
  */
 import {
-  GO_GOROUTINES,
-  GO_HEAP_ALLOC,
-  NODE_HANDLES,
-  NODE_HEAP_USED,
-  PROC_FDS,
-  PROC_RSS,
   formatBytes,
   formatCount,
   type MetricSpec,
@@ -26,26 +20,19 @@ import {
   growthText,
   handlesCell,
   heapCell,
+  breakdownMatrix,
   liveWorkersCell,
-  metricCell,
+  metricColumns,
   retainerPathText,
   signedBytes,
   signedCount,
   verdictWord,
+  viaText,
 } from './figures.js';
 import { html, SafeHtml } from './safe-html.js';
 import type { LeakcheckReport, SampleRow, ScenarioInfo, ScenarioResult, TargetReport } from './types.js';
 
 export type ChartedMetric = 'heap' | 'handles';
-
-/**
- * What each probe measures that stands for "memory retained" and for "handles held": the V8 heap and
- * active handles inside Node, HeapAlloc and goroutines for Go, RSS and open descriptors from /proc.
- */
-export const CHARTED_METRICS: Record<ChartedMetric, Record<ScenarioResult['probe'], MetricSpec>> = {
-  heap: { node: NODE_HEAP_USED, go: GO_HEAP_ALLOC, proc: PROC_RSS },
-  handles: { node: NODE_HANDLES, go: GO_GOROUTINES, proc: PROC_FDS },
-};
 
 /**
  * A chart's y-axis spans at least this many noise floors of its metrics (heap: 500 KB, handles: 20), so
@@ -200,6 +187,7 @@ ${scenarioChart(report, info, 'heap')}
 ${scenarioChart(report, info, 'handles')}
 </div>
 ${scenarioTable(report, info, per)}
+${breakdownTable(report, info)}
 ${report.targets.map((t) => targetNotes(t, resultOf(t, info.name)))}
 </section>`;
 }
@@ -209,16 +197,24 @@ function anchor(name: string): string {
   return name.replace(/[^A-Za-z0-9_-]/g, '_');
 }
 
+/** The behaviours × targets matrix of a broken-down scenario, or nothing. */
+function breakdownTable(report: LeakcheckReport, info: ScenarioInfo): SafeHtml | '' {
+  const matrix = breakdownMatrix(report.targets, info.name);
+  if (!matrix) return '';
+  return html`<div class="table-wrap"><table class="breakdown-table" data-scenario="${info.name}">
+<caption>One way of hanging up at a time, per disconnect</caption>
+<thead><tr><th scope="col">behaviour</th>${report.targets.map((t) => html`<th scope="col">${t.name}</th>`)}</tr></thead>
+<tbody>${matrix.behaviours.map((behaviour, i) => html`<tr><th scope="row">${behaviour}</th>${matrix.cells[i]!.map((text) => html`<td>${text}</td>`)}</tr>`)}</tbody>
+</table></div>`;
+}
+
 function scenarioTable(report: LeakcheckReport, info: ScenarioInfo, per: string): SafeHtml {
   const results = report.targets.map((t) => ({ target: t, result: resultOf(t, info.name) }));
   const columns: { head: string; cell: (r: ScenarioResult) => string }[] = [
-    { head: `heap / ${per}`, cell: (r) => heapCell(r) },
-    { head: `external / ${per}`, cell: (r) => metricCell(r, 'externalBytes') },
-    { head: `handles / ${per}`, cell: (r) => metricCell(r, 'handles') },
-    { head: `goroutines / ${per}`, cell: (r) => metricCell(r, 'goroutines') },
-    { head: `Go heap / ${per}`, cell: (r) => metricCell(r, 'heapAllocBytes') },
-    { head: `RSS / ${per}`, cell: (r) => (r.probe === 'node' ? 'n/a' : metricCell(r, 'rssBytes')) },
-    { head: `fds / ${per}`, cell: (r) => metricCell(r, 'fds') },
+    ...metricColumns(results.map(({ result }) => result)).map((column) => ({
+      head: `${column.key === 'rssBytes' ? 'RSS' : column.label} / ${per}`,
+      cell: column.cell,
+    })),
     { head: 'live workers at end', cell: (r) => String(r.samples.at(-1)?.liveWorkers ?? 'n/a') },
     { head: info.control ? 'streams completed' : 'disconnects', cell: (r) => String(info.control ? r.completed : r.disconnects) },
     { head: 'errors', cell: (r) => errorsText(r.errors) },
@@ -251,7 +247,7 @@ function scenarioChart(report: LeakcheckReport, info: ScenarioInfo, metric: Char
       notes.push(`${target.name}: not run in this scenario`);
       return;
     }
-    const spec = CHARTED_METRICS[metric][result.probe];
+    const spec = result.probeDescription[metric];
     const points = growthSinceBaseline(result.samples, spec.key);
     if (result.samples.length === 0) {
       notes.push(`${target.name}: no samples (it stopped before its baseline)`);
@@ -303,7 +299,7 @@ ${noteList}
 
 function targetNotes(target: TargetReport, result: ScenarioResult | undefined): SafeHtml | '' {
   if (!result) return '';
-  const via = result.probe === 'proc' ? ' (sampled through /proc)' : result.probe === 'go' ? ' (sampled through pprof and expvar)' : '';
+  const via = viaText(result);
   const notes: [string, string][] = [
     ['why', result.reason],
     ['grew', growthText(result)],

@@ -12,7 +12,9 @@ import {
   handlesCell,
   heapCell,
   metricCell,
+  requestLine,
   verdictWord,
+  breakdownMatrix,
 } from './figures.js';
 
 export function renderMarkdown(report: LeakcheckReport): string {
@@ -33,6 +35,7 @@ export function renderMarkdown(report: LeakcheckReport): string {
   }
   out.push('');
   for (const t of report.targets) out.push(`- **${cell(t.name)}**: ${cell(t.reason)}`);
+  for (const t of report.targets) if (t.origin === 'user' && t.request) out.push(`- **${cell(t.name)}** request: \`${requestLine(t.request).replaceAll('`', "'")}\``); // code: *** is not emphasis
   for (const t of report.targets) for (const b of t.budgetExceeded) out.push(`- ❌ **${cell(t.name)}** over budget: ${cell(b)}`);
   if (report.problems.length > 0) {
     out.push('');
@@ -61,6 +64,14 @@ export function renderMarkdown(report: LeakcheckReport): string {
       );
     }
     out.push('');
+    const matrix = breakdownMatrix(report.targets, info.name);
+    if (matrix) {
+      out.push('One way of hanging up at a time, per disconnect:', '');
+      out.push(`| behaviour | ${report.targets.map((t) => cell(t.name)).join(' | ')} |`);
+      out.push(`| --- | ${report.targets.map(() => '---').join(' | ')} |`);
+      matrix.behaviours.forEach((behaviour, i) => out.push(`| ${cell(behaviour)} | ${matrix.cells[i]!.map(cell).join(' | ')} |`));
+      out.push('');
+    }
     for (const t of report.targets) {
       const r = t.scenarios.find((s) => s.scenario === info.name);
       if (!r) continue;

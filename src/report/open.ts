@@ -12,9 +12,10 @@ import { spawn } from 'node:child_process';
 export const OPENER_ENV = 'STREAMER_LEAKCHECK_OPENER';
 
 /**
- * How long to wait for the opener to fail before taking it as working. Measured: xdg-open with no
- * browser to hand exits 3 in 0.23 s; a missing command fails at once. An opener still running after
- * this is taken as working: some xdg-open fallbacks run the browser itself in the foreground.
+ * How long to wait for the opener to fail before taking it as working: xdg-open with no browser to
+ * hand exits 3 in 0.23 s; a missing command fails at once (docs/measurements.md#opener). An opener
+ * still running after this is taken as working: some xdg-open fallbacks run the browser in the
+ * foreground.
  */
 export const OPENER_GRACE_MS = 1000;
 

@@ -14,8 +14,11 @@ import {
   growthText,
   handlesCell,
   heapCell,
-  metricCell,
+  breakdownMatrix,
+  metricColumns,
+  requestLine,
   verdictWord,
+  viaText,
 } from './figures.js';
 
 export interface TerminalOptions {
@@ -42,17 +45,8 @@ export function renderTerminal(report: LeakcheckReport, options: TerminalOptions
       const per = info.control ? 'stream' : 'disconnect';
       rows.push([c.bold(info.name) + c.dim(info.control ? ' (control)' : ''), ...targets.map(() => '')]);
       rows.push(['  verdict', ...results.map((r) => (r ? verdictCell(c, r.verdict, r.expect, r.expectationMet) : c.dim('not run')))]);
-      rows.push([`  heap / ${per}`, ...results.map((r) => (r ? heapCell(r) : ''))]);
-      rows.push([`  external / ${per}`, ...results.map((r) => (r ? metricCell(r, 'externalBytes') : ''))]);
-      rows.push([`  handles / ${per}`, ...results.map((r) => (r ? metricCell(r, 'handles') : ''))]);
-      if (results.some((r) => r?.probe === 'go')) {
-        rows.push([`  goroutines / ${per}`, ...results.map((r) => (r ? metricCell(r, 'goroutines') : ''))]);
-        rows.push([`  Go heap / ${per}`, ...results.map((r) => (r ? metricCell(r, 'heapAllocBytes') : ''))]);
-      }
-      if (results.some((r) => r?.probe === 'proc' || r?.probe === 'go')) {
-        rows.push([`  rss / ${per}`, ...results.map((r) => (r ? metricCell(r, 'rssBytes') : ''))]);
-        rows.push([`  fds / ${per}`, ...results.map((r) => (r ? metricCell(r, 'fds') : ''))]);
-        rows.push([`  threads / ${per}`, ...results.map((r) => (r ? metricCell(r, 'threads') : ''))]);
+      for (const column of metricColumns(results)) {
+        rows.push([`  ${column.label} / ${per}`, ...results.map((r) => (r ? column.cell(r) : ''))]);
       }
       if (results.some((r) => r?.samples.some((s) => s.liveWorkers !== undefined))) {
         rows.push(['  live workers at end', ...results.map((r) => String(r?.samples.at(-1)?.liveWorkers ?? 'n/a'))]);
@@ -61,7 +55,9 @@ export function renderTerminal(report: LeakcheckReport, options: TerminalOptions
       rows.push(['  errors', ...results.map((r) => (r ? colourErrors(c, r) : ''))]);
     }
     rows.push([c.bold('overall'), ...targets.map(() => '')]);
-    if (targets.every((t) => t.probe === 'go')) rows.push(['  (heap is Go HeapAlloc)', ...targets.map(() => '')]);
+    const heapNotes = new Set(targets.map((t) => t.scenarios[0]?.probeDescription.heapNote ?? null));
+    const [heapNote] = heapNotes;
+    if (heapNotes.size === 1 && heapNote) rows.push([`  (${heapNote})`, ...targets.map(() => '')]);
     rows.push(['  verdict', ...targets.map((t) => verdictCell(c, t.verdict, t.expect, t.expectationMet))]);
     rows.push(['  heap / disconnect', ...targets.map((t) => heapCell(t))]);
     rows.push(['  handles / disconnect', ...targets.map((t) => handlesCell(t))]);
@@ -71,17 +67,20 @@ export function renderTerminal(report: LeakcheckReport, options: TerminalOptions
     // Retained memory over the deciding scenario, each target on its own scale: climbing vs flat.
     for (const target of targets) {
       const scenario = target.scenarios.find((r) => r.scenario === target.decidingScenario);
-      const key = scenario?.samples.every((row) => row.heapUsedBytes !== undefined)
-        ? 'heapUsedBytes'
-        : scenario?.samples.every((row) => row.heapAllocBytes !== undefined)
-          ? 'heapAllocBytes'
-          : 'rssBytes';
+      const key = scenario?.probeDescription.heap.key ?? 'rssBytes';
       const values = scenario?.samples.map((row) => row[key] ?? 0) ?? [];
       if (values.length < 2) continue;
       const grew = (values.at(-1)! - values[0]!) / 1e6;
       lines.push(`${target.name.padEnd(12)} ${c.cyan(sparkline(values))}  ${key === 'rssBytes' ? 'rss' : 'heap'} ${grew >= 0 ? '+' : ''}${grew.toFixed(1)} MB over ${values.length - 1} cycles`);
     }
     lines.push('');
+    for (const info of report.scenarios) {
+      const matrix = breakdownMatrix(targets, info.name);
+      if (!matrix) continue;
+      lines.push(c.bold(`${info.name}, one way of hanging up at a time`) + c.dim(' (per disconnect)'));
+      lines.push(...renderTable([['', ...targets.map((t) => c.bold(t.name))], ...matrix.behaviours.map((b, i) => [`  ${b}`, ...matrix.cells[i]!])]));
+      lines.push('');
+    }
     for (const target of targets) lines.push(...targetNotes(c, target));
   }
 
@@ -108,8 +107,9 @@ function colourErrors(c: ChalkInstance, r: ScenarioResult): string {
 }
 
 function targetNotes(c: ChalkInstance, target: TargetReport): string[] {
-  const via = target.probe === 'proc' ? ' (sampled through /proc)' : target.probe === 'go' ? ' (sampled through pprof and expvar)' : '';
+  const via = viaText(target.scenarios[0]);
   const lines = [`${c.bold(target.name)}${c.dim(via)}: ${target.reason}`];
+  if (target.origin === 'user' && target.request) lines.push(c.dim(`  request: ${requestLine(target.request)}`));
   for (const result of target.scenarios) {
     const notes: string[] = [];
     const growth = growthText(result);

@@ -1,12 +1,14 @@
 /**
  * The report: the one object a run produces. report.json is exactly this object; the terminal table,
  * report.md and the programmatic API all read it. Changing a field here changes the JSON contract
- * documented in the README (bump `schemaVersion` when a field changes meaning or goes away).
+ * documented in docs/report.md (bump `schemaVersion` when a field changes meaning or goes away).
  */
-import type { MetricJudgement, Verdict } from '../analysis/index.js';
+import type { MetricJudgement, MetricSpec, Verdict } from '../analysis/index.js';
 import type { UpstreamCounters } from '../analysis/upstream.js';
 import type { RetainedGroup } from '../analysis/attribution.js';
 import type { GrownGoroutineGroup } from '../analysis/goroutines.js';
+import type { Framing } from '../load/framing/index.js';
+import type { RequestSummary } from '../load/request.js';
 import type { Expectation } from '../targets/target.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -16,7 +18,7 @@ export interface LeakcheckReport {
   tool: { name: 'streamer-leakcheck'; version: string };
   /** true when every verdict met its expectation, no budget was exceeded and the run completed. */
   ok: boolean;
-  budgets: { maxBytesPerDisconnect?: number; maxHandlesPerDisconnect?: number };
+  budgets: Budgets;
   /** false when the run was interrupted or a target failed; the figures so far are still here. */
   complete: boolean;
   startedAt: string;
@@ -31,6 +33,12 @@ export interface LeakcheckReport {
   harness: { rssStartBytes: number; rssPeakBytes: number; rssEndBytes: number; leftOpen: string[] };
   /** Failures that are not verdicts: a target that would not start or died, an interruption. */
   problems: RunProblem[];
+}
+
+/** Numbers instead of (on top of) verdicts, for targets expected clean: exceeded -> the run fails. */
+export interface Budgets {
+  maxBytesPerDisconnect?: number;
+  maxHandlesPerDisconnect?: number;
 }
 
 export interface ScenarioInfo {
@@ -70,14 +78,20 @@ export interface TargetReport {
   handles: { perDisconnect: number | null; ci95: [number, number] | null };
   liveWorkers: { perDisconnect: number | null; atEnd: number | null } | null;
   decidingScenario: string | null;
+  /** What the clients sent, header values redacted (`***`) but for content-type, accept and a few like them. */
+  request?: RequestSummary;
   scenarios: ScenarioResult[];
 }
 
 export interface ScenarioResult {
   scenario: string;
   control: boolean;
-  /** How the target was sampled: the injected Node agent, pprof/expvar, or /proc. */
-  probe: 'node' | 'go' | 'proc';
+  /** How the target was sampled: the injected Node agent ('node'), pprof/expvar ('go'), or /proc ('proc'). */
+  probe: string;
+  /** What the probe's figures mean to a reader: which stand for heap and handles, which the tables show. */
+  probeDescription: ProbeDescription;
+  /** The framing most responses were read in (sse, ndjson, chunks); null when none was read. */
+  framing?: Framing | null;
   /** Node leak verdicts: what the heap snapshots say leaked, and what holds it. */
   attribution: Attribution | null;
   /**
@@ -111,13 +125,56 @@ export interface ScenarioResult {
   upstream: UpstreamDelta | null;
   steadyLoad: SteadyLoadFigures | null;
   disconnectsPerSec: number;
+  /**
+   * A mixed scenario whose verdict was leak or inconclusive, measured again one way of hanging up at a
+   * time on the same target (`--no-breakdown`: null): which way leaks. Null when not broken down.
+   */
+  breakdown: BehaviourArm[] | null;
   /** When this target's scenario started (ISO 8601) and how long it took, start to verdict and snapshots. */
   startedAt: string;
   durationMs: number;
 }
 
-/** One row of the series: the baseline (x = 0) then one per cycle. */
+/**
+ * What a report needs to know of the probe that read a result, so that no renderer asks which probe it
+ * was: each probe declares it (src/probe/).
+ */
+export interface ProbeDescription {
+  /** How the figures were read, for a reader ("pprof and expvar", "/proc"); null for the injected Node agent. */
+  via: string | null;
+  /** The metric that stands for retained memory in charts, and the one for held handles. */
+  heap: MetricSpec;
+  handles: MetricSpec;
+  /** The metric keys a target's overall figures and budgets read (null: this probe has none). */
+  overall: { bytes: string | null; handles: string | null };
+  /** The metric keys the scenario tables show for this probe, in order. */
+  tableMetrics: string[];
+  /** Said under the overall table when every target's probe says it ("heap is Go HeapAlloc"). */
+  heapNote: string | null;
+}
+
+/** One way of hanging up from a mixed scenario, measured on its own. */
+export interface BehaviourArm {
+  /** The behaviour with its parameters, as scenarios write it: `stall-then-leave (after 2 events, 100 ms)`. */
+  behaviour: string;
+  /** Its kind alone (`stall-then-leave`), for grouping. */
+  kind: string;
+  verdict: Verdict;
+  reason: string;
+  disconnects: number;
+  cyclesRun: number;
+  /** The probe's overall figures (heap and handles, or what stands for them), per disconnect; null where it has none. */
+  bytesPerDisconnect: number | null;
+  handlesPerDisconnect: number | null;
+  durationMs: number;
+}
+
+/**
+ * One row of the series: the baseline (x = 0) then one per cycle. Metric keys are the probe's own
+ * (the named ones below are those of today's probes).
+ */
 export interface SampleRow {
+  [metric: string]: number | undefined;
   x: number;
   atMs: number;
   /** Node probe only. V8 heap used after a settled GC, compiled code left out (it is compiledCodeBytes). */

@@ -8,9 +8,30 @@
  * however it died: at end of input every group still listed gets SIGTERM, then SIGKILL after the grace,
  * and the reaper exits. A harness that stopped its children itself has listed none by then.
  *
- * Plain Node with no imports of the package: it must start fast and can rely on nothing else.
+ * `=ID` names a supervisor whose marked processes (descendants.ts: those that left their groups) it
+ * stops the same way.
+ *
+ * Plain Node, importing only descendants.ts (node:fs alone): it must start fast and rely on little.
  */
+import { findMarked } from './descendants.js';
+
 const GRACE_MS = 1000;
+
+const markers = new Set<string>();
+
+function marked(): number[] {
+  return [...markers].flatMap((id) => findMarked(id, true));
+}
+
+function signalMarked(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // ESRCH: already gone.
+    }
+  }
+}
 
 const groups = new Set<number>();
 let buffered = '';
@@ -32,15 +53,23 @@ function reap(): void {
   reaping = true;
   // Signal 0 only asks whether a group still exists: a harness's last "-PGID" lines may not have made it.
   signalGroups(0);
-  if (groups.size === 0) process.exit(0);
+  const escaped = marked();
+  if (groups.size === 0 && escaped.length === 0) process.exit(0);
   signalGroups('SIGTERM');
+  signalMarked(escaped, 'SIGTERM');
   setTimeout(() => {
     signalGroups('SIGKILL');
+    signalMarked(marked(), 'SIGKILL');
     process.exit(0);
   }, GRACE_MS);
 }
 
 function take(line: string): void {
+  const id = /^=([\w.]+)$/.exec(line.trim());
+  if (id) {
+    markers.add(id[1]!);
+    return;
+  }
   const match = /^([+-])(\d+)$/.exec(line.trim());
   if (!match) return;
   const pgid = Number(match[2]);

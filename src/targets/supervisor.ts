@@ -7,10 +7,15 @@
  * this process exits for any reason, so a crash of the harness leaves nothing running. A SIGKILL runs no
  * exit hook: for that, the reaper (reaper.ts), a process of its own, stops every group still listed once
  * this process is gone.
+ *
+ * A process that left its group (`setsid`, a daemonizing server) is still found at each of those moments
+ * by the marker every child carries in its environment (descendants.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { compiled } from '../core/paths.js';
 import { SUPERVISOR_PID_ENV } from '../core/supervisor-env.js';
+import { killMarkedNow, RUN_MARKER_ENV, stopMarked } from './descendants.js';
 
 export interface ChildSpec {
   /** Name used in messages: 'old', 'upstream', 'my-server'. */
@@ -31,6 +36,11 @@ export interface ExitInfo {
 
 /** How many lines of each stream a child keeps for error messages. */
 const TAIL_LINES = 40;
+/**
+ * A line is kept up to this many characters: a child that floods a stream without newlines (tens of
+ * MB) costs the harness no more than a short line.
+ */
+const MAX_LINE_CHARS = 2000;
 /** Time a group gets between SIGTERM and SIGKILL. Node servers exit in well under 100 ms on SIGTERM. */
 export const DEFAULT_GRACE_MS = 1500;
 
@@ -49,6 +59,8 @@ export class ManagedProcess {
   constructor(
     private readonly child: ChildProcess,
     name: string,
+    /** This child's value of RUN_MARKER_ENV, inherited by everything it starts. */
+    readonly marker: string,
     private readonly onGone: (p: ManagedProcess) => void,
   ) {
     this.name = name;
@@ -56,14 +68,24 @@ export class ManagedProcess {
     this.pid = child.pid ?? -1;
     for (const stream of ['stdout', 'stderr'] as const) {
       let partial = '';
+      // Inside a line longer than MAX_LINE_CHARS: its start was kept, the rest is dropped up to its end.
+      let cutting = false;
       child[stream]?.setEncoding('utf8');
       child[stream]?.on('data', (chunk: string) => {
         const lines = (partial + chunk).split('\n');
         partial = lines.pop() ?? '';
-        for (const line of lines) this.takeLine(line, stream);
+        for (const line of lines) {
+          if (!cutting) this.takeLine(line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line, stream);
+          cutting = false;
+        }
+        if (partial.length > MAX_LINE_CHARS) {
+          if (!cutting) this.takeLine(`${partial.slice(0, MAX_LINE_CHARS)}…`, stream);
+          cutting = true;
+          partial = '';
+        }
       });
       child[stream]?.on('end', () => {
-        if (partial) this.takeLine(partial, stream);
+        if (partial && !cutting) this.takeLine(partial, stream);
         partial = '';
       });
     }
@@ -106,7 +128,10 @@ export class ManagedProcess {
     return () => this.listeners.delete(listener);
   }
 
-  /** SIGTERM to the whole group, SIGKILL after `graceMs`. Idempotent. */
+  /**
+   * SIGTERM to the whole group, SIGKILL after `graceMs`; then the same to any process carrying this
+   * child's marker that left the group. Idempotent.
+   */
   stop(graceMs = DEFAULT_GRACE_MS): Promise<ExitInfo> {
     if (this.stopping) return this.stopping;
     this.stopping = (async () => {
@@ -122,6 +147,7 @@ export class ManagedProcess {
       }
       const info = await this.exited;
       killGroup(this.pid, 'SIGKILL');
+      await stopMarked(this.marker, false, graceMs);
       return info;
     })();
     return this.stopping;
@@ -153,7 +179,10 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 /** This process's reaper (see reaper.ts), started with its first child. */
 let reaper: ChildProcess | null = null;
 
-/** Tell the reaper a group to stop should this process die unannounced (`+PGID`), or one that is gone (`-PGID`). */
+/**
+ * Tell the reaper a group to stop should this process die unannounced (`+PGID`), one that is gone
+ * (`-PGID`), or a supervisor's marker whose processes it stops too (`=ID`).
+ */
 function tellReaper(line: string): void {
   if (!reaper) {
     reaper = spawn(process.execPath, [compiled('targets/reaper.js')], {
@@ -175,12 +204,14 @@ function tellReaper(line: string): void {
     reaper.unref();
     (reaper.stdin as unknown as { unref?: () => void } | null)?.unref?.();
     for (const child of everyLiveChild) if (child.running && child.pid > 1) reaper.stdin?.write(`+${child.pid}\n`);
+    for (const id of everySupervisorId) reaper.stdin?.write(`=${id}\n`);
   }
   if (reaper.stdin?.writable) reaper.stdin.write(`${line}\n`);
 }
 
-/** Every live child of every supervisor in this process, for the exit hook. */
+/** Every live child of every supervisor in this process, and every supervisor that spawned one, for the exit hook. */
 const everyLiveChild = new Set<ManagedProcess>();
+const everySupervisorId = new Set<string>();
 let exitHookInstalled = false;
 
 function installExitHook(): void {
@@ -188,26 +219,35 @@ function installExitHook(): void {
   exitHookInstalled = true;
   process.on('exit', () => {
     for (const child of everyLiveChild) child.killNow();
+    for (const id of everySupervisorId) killMarkedNow(id, true);
   });
 }
 
 export class ProcessSupervisor {
   private readonly children = new Set<ManagedProcess>();
+  /** Unique to this supervisor: its children's markers are `<id>:<n>`. */
+  readonly id = `${process.pid}.${randomBytes(6).toString('hex')}`;
+  private spawned = 0;
 
   spawn(spec: ChildSpec): ManagedProcess {
     installExitHook();
+    if (!everySupervisorId.has(this.id)) {
+      everySupervisorId.add(this.id);
+      tellReaper(`=${this.id}`);
+    }
+    const marker = `${this.id}:${++this.spawned}`;
     const child = spawn(spec.command, spec.args ?? [], {
       cwd: spec.cwd,
       // The harness's pid, for children of our own (the reference servers) to notice it is gone even
       // when it was SIGKILLed and its exit hook never ran. User targets ignore it.
-      env: { ...process.env, ...spec.env, [SUPERVISOR_PID_ENV]: String(process.pid) },
+      env: { ...process.env, ...spec.env, [SUPERVISOR_PID_ENV]: String(process.pid), [RUN_MARKER_ENV]: marker },
       shell: spec.shell ? '/bin/sh' : false,
       // A process group of its own: Ctrl-C reaches only the harness, which stops the group itself,
       // and stopping the group reaches every process the child forked.
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const managed = new ManagedProcess(child, spec.name, (gone) => {
+    const managed = new ManagedProcess(child, spec.name, marker, (gone) => {
       this.children.delete(gone);
       everyLiveChild.delete(gone);
       tellReaper(`-${gone.pid}`);
@@ -222,8 +262,9 @@ export class ProcessSupervisor {
     return [...this.children];
   }
 
-  /** Stop every child this supervisor started, in parallel. */
+  /** Stop every child this supervisor started, in parallel, and every process that carries one's marker. */
   async stopAll(graceMs = DEFAULT_GRACE_MS): Promise<void> {
     await Promise.all([...this.children].map((child) => child.stop(graceMs)));
+    await stopMarked(this.id, true, graceMs);
   }
 }

@@ -14,7 +14,8 @@ describe('buildTargets', () => {
   it('user targets run alone, through a shell, expected clean, with the path template', () => {
     const targets = buildTargets({ target: ['api=npm start', 'py=python3 server.py'], path: '/sse/{id}?x=1' });
     expect(targets.map((t) => t.name)).toEqual(['api', 'py']);
-    expect(targets[0]).toMatchObject({ command: 'npm start', shell: true, expect: 'clean', probe: 'auto', pathTemplate: '/sse/{id}?x=1' });
+    expect(targets[0]).toMatchObject({ command: 'npm start', shell: true, expect: 'clean', probe: 'auto' });
+    expect(targets[0]!.request).toEqual({ method: 'GET', pathTemplate: '/sse/{id}?x=1', headers: { accept: 'text/event-stream' }, body: null, framing: 'auto' });
   });
 
   it('adds the pair with --builtin node, and the positive control first with --self-check', () => {
@@ -63,5 +64,92 @@ describe('validatePathTemplate', () => {
   });
   it('accepts an absolute path with a query', () => {
     expect(validatePathTemplate('/v1/stream/{id}?model=x')).toBe('/v1/stream/{id}?model=x');
+  });
+});
+
+describe('buildTargets: the request of user targets', () => {
+  const env = { TOKEN: 'sk-test' };
+  const one = (flags: Parameters<typeof buildTargets>[0], context: Parameters<typeof buildTargets>[2] = { env }) =>
+    buildTargets({ target: ['api=npm start'], ...flags }, undefined, context)[0]!.request;
+
+  it('--method, --header, --body, --framing; a JSON body gets content-type: application/json, and a body alone means POST', () => {
+    expect(one({ path: '/v1/chat/completions', header: ['Authorization: Bearer ${TOKEN}', 'X-Trace: {id}'], body: '{"stream":true}' })).toEqual({
+      method: 'POST',
+      pathTemplate: '/v1/chat/completions',
+      headers: { authorization: 'Bearer ${TOKEN}', 'x-trace': '{id}', accept: 'text/event-stream', 'content-type': 'application/json' },
+      body: '{"stream":true}',
+      framing: 'auto',
+    });
+    expect(one({ method: 'put', body: 'a=1', framing: 'ndjson' })).toMatchObject({ method: 'PUT', headers: { accept: 'application/x-ndjson' } });
+    expect(one({ method: 'PUT', body: 'a=1' }).headers['content-type']).toBeUndefined();
+  });
+
+  it('the built-in pair keeps its GET', () => {
+    const targets = buildTargets({ target: ['api=npm start'], builtin: ['node'], method: 'POST', body: '{}' }, undefined, { env });
+    expect(targets.map((t) => [t.name, t.request.method])).toEqual([
+      ['old', 'GET'],
+      ['new', 'GET'],
+      ['api', 'POST'],
+    ]);
+  });
+
+  it('layers, field by field, headers merged: shared request < the target\'s own < --curl < flags', () => {
+    const targets = buildTargets(
+      {
+        target: ['a=x', 'b=y'],
+        request: { method: 'POST', path: '/shared', headers: { 'X-One': '1', 'X-Two': 'shared' }, body: { model: 'm' } },
+        targetRequests: { b: { path: '/b', headers: { 'x-two': 'b' } } },
+        header: ['X-Three: flag'],
+      },
+      undefined,
+      { env },
+    );
+    expect(targets[0]!.request).toMatchObject({ method: 'POST', pathTemplate: '/shared', body: '{"model":"m"}', headers: { 'x-one': '1', 'x-two': 'shared', 'x-three': 'flag' } });
+    expect(targets[1]!.request).toMatchObject({ pathTemplate: '/b', headers: { 'x-one': '1', 'x-two': 'b', 'x-three': 'flag' } });
+    const over = buildTargets({ target: ['a=x'], request: { path: '/shared' }, curl: "curl http://api.example.com/from-curl -H 'x-c: 1'", path: '/flag' }, undefined, { env });
+    expect(over[0]!.request).toMatchObject({ pathTemplate: '/flag', headers: { 'x-c': '1' } });
+  });
+
+  it('--curl: method, headers, body and path; one line says the host is replaced and what was left out', () => {
+    const notes: string[] = [];
+    const request = one(
+      { curl: `curl 'https://api.openai.com/v1/chat/completions' -H "Authorization: Bearer $TOKEN" -H 'Connection: keep-alive' --data-raw '{"stream":true}' --compressed` },
+      { env, note: (line) => notes.push(line) },
+    );
+    expect(request).toMatchObject({ method: 'POST', pathTemplate: '/v1/chat/completions', body: '{"stream":true}' });
+    expect(request.headers).toEqual({ authorization: 'Bearer ${TOKEN}', accept: 'text/event-stream', 'content-type': 'application/json' });
+    expect(notes).toEqual([
+      '--curl: POST /v1/chat/completions (1 headers, a 15-byte body) goes to each user target on 127.0.0.1, not to api.openai.com; ' +
+        'the stream is read uncompressed (no accept-encoding sent); left out connection (each client sets its own)',
+    ]);
+  });
+
+  it.each([
+    [{ header: ['Authorization Bearer x'] }, /--header "Authorization Bearer x": expected 'Name: value'/],
+    [{ header: ['Connection: close'] }, /--header 'Connection: …': each client sets it itself/],
+    [{ header: ['Content-Length: 3'] }, /--header 'Content-Length: …': it is set from the body/],
+    [{ header: ['Accept-Encoding: gzip'] }, /read streams uncompressed/],
+    [{ header: ['Bad Name: x'] }, /not a header name/],
+    [{ method: 'FETCH' }, /--method "FETCH": not an HTTP method/],
+    [{ method: 'HEAD' }, /a HEAD response has no body to stream/],
+    [{ framing: 'json' }, /--framing "json": choose sse, ndjson, chunks \(or auto\)/],
+    [{ header: ['Authorization: Bearer ${NOT_SET}'] }, /^\$\{NOT_SET\} is not set in the environment \(used in the authorization header of target api\)$/],
+    [{ body: '{"key":"${ALSO_NOT_SET}"}' }, /\$\{ALSO_NOT_SET\} is not set in the environment \(used in the body of target api\)/],
+    [{ request: { headers: { 'x-a': 1 } } as never }, /request\.headers\.x-a: must be a string/],
+    [{ targetRequests: { nobody: { path: '/x' } } }, /targets\.nobody\.request: no user target named nobody/],
+    [{ curl: 'curl -F a=b http://h/' }, /--curl: -F: multipart/],
+  ])('refuses %j with one clear line', (flags, message) => {
+    expect(() => one(flags)).toThrow(UsageError);
+    expect(() => one(flags)).toThrow(message);
+  });
+
+  it('a secret in a refused header is never quoted back', () => {
+    expect(() => one({ header: ['Authorization: Bearer sk-secret\u0000'] })).toThrow(/^--header 'Authorization: …': the value must be one line$/);
+  });
+
+  it('request options without a user target are refused, not dropped', () => {
+    expect(() => buildTargets({ method: 'POST' })).toThrow(/--method sets the request of user targets/);
+    expect(() => buildTargets({ header: ['a: b'] })).toThrow(/--header sets the request/);
+    expect(() => buildTargets({ request: { method: 'POST' } })).toThrow(/request: sets the request of user targets/);
   });
 });

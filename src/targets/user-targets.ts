@@ -1,9 +1,27 @@
 /**
  * From command-line flags to the list of targets a run measures: `--target NAME=COMMAND`, `--expect`,
- * `--probe`, `--path`, `--builtin`, `--self-check`. Pure; every mistake is a UsageError naming the flag.
+ * `--probe`, `--builtin`, `--self-check`, and the request user targets are sent (`--method`, `--path`,
+ * `--header`, `--body`, `--framing`, `--curl`, a config file's `request`). Pure but for reading which
+ * environment variables are set; every mistake is a UsageError naming the flag.
  */
+import { METHODS } from 'node:http';
 import { UsageError } from '../core/errors.js';
+import { parseCurl } from '../load/curl.js';
+import { FRAMINGS, type FramingChoice } from '../load/framing/index.js';
+import { envReferences, parseJsonTemplate, type StreamRequest } from '../load/request.js';
 import { builtinGoTarget, builtinTarget, DEFAULT_STREAM_PATH, type Expectation, type ProbeKind, type TargetSpec } from './target.js';
+
+/** A request as a config file or leakcheck() gives it: each field given replaces the one below it. */
+export interface RequestOptions {
+  method?: string;
+  /** Stream route; `{id}` becomes a unique id per request. */
+  path?: string;
+  /** Merged by name (case-insensitive) over the headers below; `{id}` and `${NAME}` replaced in values. */
+  headers?: Record<string, string>;
+  /** Text as is; any other JSON value is sent as its JSON. `{id}` and `${NAME}` replaced. */
+  body?: unknown;
+  framing?: FramingChoice;
+}
 
 export interface TargetFlags {
   target?: string[];
@@ -12,16 +30,36 @@ export interface TargetFlags {
   path?: string;
   builtin?: string[];
   selfCheck?: boolean;
+  method?: string;
+  /** 'Name: value', repeatable. */
+  header?: string[];
+  /** The body's text (the CLI has read `--body @file` by now). */
+  body?: string;
+  framing?: string;
+  /** A curl command line, as copied from a browser's devtools. */
+  curl?: string;
+  /** Every user target's request (a config file's "request", leakcheck's `request`), under the flags. */
+  request?: RequestOptions;
+  /** One user target's request by name, over `request` and under the flags. */
+  targetRequests?: Record<string, RequestOptions>;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
+export interface BuildContext {
+  /** Where `${NAME}` is looked up; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /** Told what --curl took and what it left out, in one line. */
+  note?: (line: string) => void;
+}
+
+/** A target's name: what reports, file names and `NAME=VALUE` flags can carry. */
+export const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
 const MAX_PATH_LENGTH = 2048;
 
 function splitPair(flag: string, value: string): [string, string] {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new UsageError(`${flag} ${JSON.stringify(value)}: expected NAME=VALUE`);
   const name = value.slice(0, eq).trim();
-  if (!NAME.test(name)) {
+  if (!TARGET_NAME.test(name)) {
     throw new UsageError(`${flag} ${JSON.stringify(value)}: the name must be 1–40 letters, digits, '.', '_' or '-'`);
   }
   return [name, value.slice(eq + 1)];
@@ -31,15 +69,195 @@ function splitPair(flag: string, value: string): [string, string] {
  * The stream route: an absolute path on the target, `{id}` replaced per request. A full URL is refused:
  * load goes to the target this run started on 127.0.0.1 and nowhere else.
  */
-export function validatePathTemplate(path: string): string {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(path) || path.startsWith('//')) {
-    throw new UsageError(`--path ${JSON.stringify(path)}: give a path such as /chat/stream/{id}, not a URL: load only goes to the target on 127.0.0.1`);
-  }
-  if (!path.startsWith('/')) throw new UsageError(`--path ${JSON.stringify(path)}: must start with /`);
-  if (/\s/.test(path)) throw new UsageError(`--path ${JSON.stringify(path)}: must not contain spaces`);
-  if (path.length > MAX_PATH_LENGTH) throw new UsageError(`--path: longer than ${MAX_PATH_LENGTH} characters`);
+export function validatePathTemplate(path: string, where = '--path'): string {
+  const problem = pathProblem(path);
+  if (problem) throw new UsageError(`${where} ${JSON.stringify(path.slice(0, 80))}: ${problem}`);
   return path;
 }
+
+export function pathProblem(path: string): string | null {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(path) || path.startsWith('//')) {
+    return 'give a path such as /chat/stream/{id}, not a URL: load only goes to the target on 127.0.0.1';
+  }
+  if (!path.startsWith('/')) return 'must start with /';
+  if (/\s/.test(path)) return 'must not contain spaces';
+  if (path.length > MAX_PATH_LENGTH) return `longer than ${MAX_PATH_LENGTH} characters`;
+  return null;
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Each client opens, uses and leaves its own connection, and frames its own body. */
+const CLIENT_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect']);
+
+/** What is wrong with sending this header, or null. */
+export function headerProblem(name: string, value: string): string | null {
+  if (!HEADER_NAME.test(name)) return 'not a header name';
+  if (/[\r\n\0]/.test(value)) return 'the value must be one line';
+  const lower = name.toLowerCase();
+  if (lower === 'content-length') return 'it is set from the body; leave it out';
+  if (CLIENT_HEADERS.has(lower)) return 'each client sets it itself (it opens and leaves its own connection); leave it out';
+  if (lower === 'accept-encoding' && value.trim().toLowerCase() !== 'identity') {
+    return 'the clients read streams uncompressed; leave it out';
+  }
+  return null;
+}
+
+/** An HTTP method, upper-cased, or the problem with it. */
+export function methodOf(method: string): { method: string } | { problem: string } {
+  const upper = method.trim().toUpperCase();
+  if (!METHODS.includes(upper)) return { problem: 'not an HTTP method (GET, POST, PUT, PATCH, DELETE, …)' };
+  if (upper === 'HEAD' || upper === 'CONNECT') return { problem: `a ${upper} response has no body to stream` };
+  return { method: upper };
+}
+
+export function framingProblem(framing: unknown): string | null {
+  return framing === 'auto' || FRAMINGS.includes(framing as never) ? null : `choose ${FRAMINGS.join(', ')} (or auto)`;
+}
+
+/** A body as given: text as is, any other JSON value as its JSON. */
+export function bodyText(body: unknown): string {
+  return typeof body === 'string' ? body : JSON.stringify(body);
+}
+
+/** --header 'Name: value'. */
+function parseHeaderFlag(text: string): [string, string] {
+  const colon = text.indexOf(':');
+  if (colon <= 0) throw new UsageError(`--header ${JSON.stringify(text.slice(0, 40))}: expected 'Name: value'`);
+  const name = text.slice(0, colon).trim();
+  const value = text.slice(colon + 1).trim();
+  const problem = headerProblem(name, value);
+  // The value is never quoted back: it may be a token.
+  if (problem) throw new UsageError(`--header '${name.slice(0, 40)}: …': ${problem}`);
+  return [name.toLowerCase(), value];
+}
+
+/** Checks a RequestOptions from a config file or leakcheck(); `where` names it in errors. */
+function checkOptions(options: RequestOptions, where: string): RequestOptions {
+  if (!options || typeof options !== 'object' || Array.isArray(options)) throw new UsageError(`${where}: must be an object`);
+  const known = ['method', 'path', 'headers', 'body', 'framing'];
+  for (const key of Object.keys(options)) if (!known.includes(key)) throw new UsageError(`${where}.${key}: unknown key (known: ${known.join(', ')})`);
+  const checked: RequestOptions = {};
+  if (options.method !== undefined) {
+    const method = typeof options.method === 'string' ? methodOf(options.method) : { problem: 'must be a string' };
+    if ('problem' in method) throw new UsageError(`${where}.method: ${method.problem}`);
+    checked.method = method.method;
+  }
+  if (options.path !== undefined) {
+    const problem = typeof options.path === 'string' ? pathProblem(options.path) : 'must be a string';
+    if (problem) throw new UsageError(`${where}.path: ${problem}`);
+    checked.path = options.path;
+  }
+  if (options.headers !== undefined) {
+    if (!options.headers || typeof options.headers !== 'object' || Array.isArray(options.headers)) {
+      throw new UsageError(`${where}.headers: must map header names to values`);
+    }
+    checked.headers = {};
+    for (const [name, value] of Object.entries(options.headers)) {
+      const problem = typeof value === 'string' ? headerProblem(name, value) : 'must be a string';
+      if (problem) throw new UsageError(`${where}.headers.${name}: ${problem}`);
+      checked.headers[name.toLowerCase()] = value;
+    }
+  }
+  if (options.body !== undefined) checked.body = bodyText(options.body);
+  if (options.framing !== undefined) {
+    const problem = framingProblem(options.framing);
+    if (problem) throw new UsageError(`${where}.framing: ${problem}`);
+    checked.framing = options.framing;
+  }
+  return checked;
+}
+
+/** The request layer of the command-line flags (over every other). */
+function flagLayer(flags: TargetFlags): RequestOptions {
+  const layer: RequestOptions = {};
+  if (flags.method !== undefined) {
+    const method = methodOf(flags.method);
+    if ('problem' in method) throw new UsageError(`--method ${JSON.stringify(flags.method.slice(0, 20))}: ${method.problem}`);
+    layer.method = method.method;
+  }
+  if (flags.path !== undefined) layer.path = validatePathTemplate(flags.path);
+  if (flags.header !== undefined && flags.header.length > 0) layer.headers = Object.fromEntries(flags.header.map(parseHeaderFlag));
+  if (flags.body !== undefined) layer.body = flags.body;
+  if (flags.framing !== undefined) {
+    const problem = framingProblem(flags.framing);
+    if (problem) throw new UsageError(`--framing ${JSON.stringify(flags.framing.slice(0, 20))}: ${problem}`);
+    layer.framing = flags.framing as FramingChoice;
+  }
+  return layer;
+}
+
+/** The request layer of --curl, and the one line that says what it took. */
+function curlLayer(command: string): { layer: RequestOptions; note: string } {
+  const curl = parseCurl(command);
+  const layer: RequestOptions = { path: validatePathTemplate(curl.path, '--curl: the URL path') };
+  if (curl.method !== null) {
+    const method = methodOf(curl.method);
+    if ('problem' in method) throw new UsageError(`--curl: -X ${curl.method.slice(0, 20)}: ${method.problem}`);
+    layer.method = method.method;
+  }
+  if (curl.headers.length > 0) {
+    layer.headers = {};
+    for (const [name, value] of curl.headers) {
+      const problem = headerProblem(name, value);
+      if (problem) throw new UsageError(`--curl: -H '${name.slice(0, 40)}: …': ${problem}`);
+      layer.headers[name.toLowerCase()] = value;
+    }
+  }
+  if (curl.body !== null) layer.body = curl.body;
+  const method = layer.method ?? (curl.body !== null ? 'POST' : 'GET');
+  const body = curl.body === null ? '' : `, a ${Buffer.byteLength(curl.body)}-byte body`;
+  const note =
+    `--curl: ${method} ${curl.path} (${curl.headers.length} headers${body}) goes to each user target on 127.0.0.1, not to ${curl.host}` +
+    curl.notes.map((text) => `; ${text}`).join('');
+  return { layer, note };
+}
+
+/** The request of one user target: the layers in order, each field over the ones before, then the defaults. */
+function resolveRequest(layers: RequestOptions[]): StreamRequest {
+  const headers: Record<string, string> = {};
+  let method: string | undefined;
+  let path: string | undefined;
+  let body: string | undefined;
+  let framing: FramingChoice | undefined;
+  for (const layer of layers) {
+    method = layer.method ?? method;
+    path = layer.path ?? path;
+    body = layer.body === undefined ? body : bodyText(layer.body);
+    framing = layer.framing ?? framing;
+    for (const [name, value] of Object.entries(layer.headers ?? {})) headers[name.toLowerCase()] = value;
+  }
+  framing ??= 'auto';
+  // What a client asks for unless told: the framing it reads.
+  headers.accept ??= framing === 'ndjson' ? 'application/x-ndjson' : framing === 'chunks' ? '*/*' : 'text/event-stream';
+  if (body !== undefined && headers['content-type'] === undefined && parseJsonTemplate(body) !== undefined) {
+    headers['content-type'] = 'application/json';
+  }
+  return {
+    // A body without a method is a POST, as with curl -d.
+    method: method ?? (body !== undefined ? 'POST' : 'GET'),
+    pathTemplate: path ?? DEFAULT_STREAM_PATH,
+    headers,
+    body: body ?? null,
+    framing,
+  };
+}
+
+/** Every `${NAME}` of the request must be set now, so that a missing token stops the run before any target starts. */
+function checkEnvironment(request: StreamRequest, target: string, env: NodeJS.ProcessEnv): void {
+  const uses: Array<[string, string]> = Object.entries(request.headers).map(([name, value]) => [value, `the ${name} header`]);
+  if (request.body !== null) uses.push([request.body, 'the body']);
+  for (const [text, where] of uses) {
+    for (const name of envReferences(text)) {
+      const value = env[name];
+      if (value === undefined) throw new UsageError(`\${${name}} is not set in the environment (used in ${where} of target ${target})`);
+      if (where !== 'the body' && /[\r\n\0]/.test(value)) {
+        throw new UsageError(`\${${name}} holds a line break (used in ${where} of target ${target}): a header value is one line`);
+      }
+    }
+  }
+}
+
+const REQUEST_FLAGS = ['method', 'header', 'body', 'framing', 'curl'] as const;
 
 /** Does this command line ask for the Go reference pair (which must be built first)? */
 export function wantsGoPair(flags: TargetFlags): boolean {
@@ -47,8 +265,11 @@ export function wantsGoPair(flags: TargetFlags): boolean {
 }
 
 /** `goBinary`: the built Go reference streamer, required when wantsGoPair(flags). */
-export function buildTargets(flags: TargetFlags, goBinary?: string): TargetSpec[] {
-  const path = flags.path === undefined ? DEFAULT_STREAM_PATH : validatePathTemplate(flags.path);
+export function buildTargets(flags: TargetFlags, goBinary?: string, context: BuildContext = {}): TargetSpec[] {
+  const env = context.env ?? process.env;
+  const flagRequest = flagLayer(flags);
+  const curl = flags.curl === undefined ? null : curlLayer(flags.curl);
+  const shared = flags.request === undefined ? {} : checkOptions(flags.request, 'request');
   const targets: TargetSpec[] = [];
   const add = (spec: TargetSpec) => {
     if (targets.some((t) => t.name === spec.name)) {
@@ -74,9 +295,19 @@ export function buildTargets(flags: TargetFlags, goBinary?: string): TargetSpec[
     add(builtinGoTarget('old', goBinary));
     add(builtinGoTarget('new', goBinary));
   }
+  const userNames = new Set<string>();
   for (const value of userTargets) {
     const [name, command] = splitPair('--target', value);
     if (!command.trim()) throw new UsageError(`--target ${name}=: the command is empty`);
+    userNames.add(name);
+    const own = flags.targetRequests?.[name];
+    const request = resolveRequest([
+      shared,
+      own === undefined ? {} : checkOptions(own, `targets.${name}.request`),
+      curl?.layer ?? {},
+      flagRequest,
+    ]);
+    checkEnvironment(request, name, env);
     add({
       name,
       origin: 'user',
@@ -85,10 +316,20 @@ export function buildTargets(flags: TargetFlags, goBinary?: string): TargetSpec[
       command,
       args: [],
       shell: true,
-      pathTemplate: path,
+      request,
       workersGauge: false,
     });
   }
+  // A request option with no target to send it to would be silently dropped: say so instead.
+  if (userNames.size === 0) {
+    const given = [...REQUEST_FLAGS.filter((flag) => flags[flag] !== undefined && flags[flag]?.length !== 0), ...(flags.path !== undefined ? ['path'] : [])];
+    if (given.length > 0) throw new UsageError(`--${given[0]} sets the request of user targets (--target NAME=COMMAND); the built-in servers take their own GET`);
+    if (flags.request !== undefined) throw new UsageError('request: sets the request of user targets (targets); the built-in servers take their own GET');
+  }
+  for (const name of Object.keys(flags.targetRequests ?? {})) {
+    if (!userNames.has(name)) throw new UsageError(`targets.${name}.request: no user target named ${name}`);
+  }
+  if (curl) context.note?.(curl.note);
 
   const known = () => targets.map((t) => t.name).join(', ');
   for (const value of flags.expect ?? []) {

@@ -14,11 +14,9 @@
  *      pending send, the prompt, the transcript so far and the log data stay reachable from the manager.
  *
  * Per mid-stream disconnect: +1 live worker, +1 active handle (the upstream TCP socket) and tens of KB,
- * forever. Measured (2 cores, Node 20, undici 7.30, 200-token answers, clients leaving after 3 events,
- * settled with 6 GC passes): +1.00 TCPSocketWrap, ~51 KB heap and ~27 KB external (the unread rest of
- * the answer) per disconnect, flat from 200 to 800 disconnects and unchanged 3 s after the upstream had
- * hung up its end. new, same run: no socket left; heap +0.53 MB over the first 200 disconnects
- * (warm-up), then ~0.3 KB per disconnect from 400 to 800, within the ±0.1 MB noise between samples.
+ * forever: measured, +1.00 TCPSocketWrap, ~51 KB heap and ~27 KB external (the unread rest of the
+ * answer) per disconnect, unchanged 3 s after the upstream had hung up its end; new leaves no socket
+ * (docs/measurements.md#reference-pair).
  */
 import type { Channel } from '../channel.js';
 import type { StreamEvent } from '../shared/events.js';

@@ -20,16 +20,16 @@ export const DEFAULT_MODEL = 'mock-llm';
  * Bytes the response body may buffer before undici pauses the socket. 1 means "one chunk at a time",
  * as Go's client reads: its reader blocks inside the streaming callback. With undici's 64 KiB default a
  * whole 200-token answer (~20 KB) is read into the unread body, undici sees the response complete and
- * hands the socket back to its pool: measured, old's 200 zombie workers then held 200 sockets at 0.1 s,
- * 54 at 1.5 s and none at 3 s. With 1 they hold all 200, for good.
+ * hands the socket back to its pool: old's 200 zombie workers then held no socket after 3 s. With 1 they
+ * hold all 200, for good (docs/measurements.md#upstream-client).
  */
 const UPSTREAM_BODY_HIGH_WATER_MARK_BYTES = 1;
 /**
  * How long an idle upstream connection is kept for reuse. Go's http.Transport keeps at most 2 idle
  * connections per host (MaxIdleConnsPerHost); undici has no such cap, and after a burst of aborted
  * requests it holds dozens of idle sockets until they time out. With undici's 4 s default, those
- * sockets closing in steps swung new's settled heap by 100–250 KB between samples (measured: 300
- * disconnects per cycle), enough to blur a clean verdict. A short idle life keeps the pool small, as
+ * sockets closing in steps swung new's settled heap by 100–250 KB between samples, enough to blur a
+ * clean verdict (docs/measurements.md#upstream-client). A short idle life keeps the pool small, as
  * Go's cap does; LLM calls are long streams, so reuse buys little.
  */
 const UPSTREAM_IDLE_KEEP_ALIVE_MS = 200;

@@ -1,6 +1,6 @@
 /**
  * Runs attribute() off the harness's event loop. Reading two snapshots of a leaking target's heap
- * takes seconds of CPU (~4 s for a 60 MB heap on this machine); on the main thread that would freeze
+ * takes seconds of CPU (~4 s for a 60 MB heap: docs/measurements.md#snapshot-reading); on the main thread that would freeze
  * every client of the targets still under load, so their "leave after 30 ms" would become "leave
  * after 4 s" and their figures would no longer be the scenario's.
  */

@@ -8,8 +8,8 @@ import { InterruptedError } from '../core/errors.js';
 import { compiled } from '../core/paths.js';
 import { diffGroups, isNamedGroup, type RetainedGroup } from '../analysis/attribution.js';
 import type { Attribution } from '../report/types.js';
-import { readHeapSnapshot } from '../probe/heap-snapshot.js';
-import type { SnapshotWritten } from '../probe/protocol.js';
+import { readHeapSnapshot } from './heap-snapshot.js';
+import type { SnapshotWritten } from './protocol.js';
 
 /** Retainer paths are looked up for this many groups (each is a walk of the whole end snapshot). */
 const RETAINER_PATHS = 3;
@@ -24,7 +24,7 @@ export interface AttributionRequest {
 export function attributeInWorker(request: AttributionRequest, signal?: AbortSignal): Promise<Attribution | null> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new InterruptedError('interrupted'));
-    const worker = new Worker(compiled('run/attribution-worker.js'), { workerData: request });
+    const worker = new Worker(compiled('probe/attribution-worker.js'), { workerData: request });
     let settled = false;
     const onAbort = () => {
       settled = true;
