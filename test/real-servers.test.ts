@@ -80,8 +80,13 @@ function expectLeak(target: TargetReport | undefined, held: keyof typeof HELD): 
   expect(scenario.upstream!.streamsCancelled).toBeLessThan(0.05 * scenario.disconnects);
 }
 
+/**
+ * Clean as the tool judges an expectation of clean: no per-disconnect growth, or growth that levels off
+ * (saturating: a warm-up or a bounded cache; seen once in three runs on the AI SDK route and on the
+ * FastAPI app's RSS through /proc, never on a leaky variant).
+ */
 function expectClean(target: TargetReport | undefined): void {
-  expect(target?.verdict).toBe('clean');
+  expect(['clean', 'saturating']).toContain(target?.verdict);
   expect(target!.expectationMet).toBe(true);
   const scenario = target!.scenarios[0]!;
   expect(scenario.upstream?.summary).toMatch(/^cancellation reached the upstream/);
@@ -134,11 +139,7 @@ describe.runIf(FASTAPI || process.env.CI)('FastAPI with uvicorn (Anthropic Messa
       ...request('/v1/chat/completions', { model: 'claude-test', messages: [{ role: 'user', content: 'request {id}' }], stream: true }),
     ]);
     expectLeak(targets.get('py-leaky'), 'fds');
-    // Through /proc the fixed app's RSS may level off after warm-up (saturating): both meet "clean".
-    const fixed = targets.get('py-fixed')!;
-    expect(['clean', 'saturating']).toContain(fixed.verdict);
-    expect(fixed.expectationMet).toBe(true);
-    expect(fixed.scenarios[0]?.upstream?.summary).toMatch(/^cancellation reached the upstream/);
+    expectClean(targets.get('py-fixed'));
     expect(result.code).toBe(0);
   }, TEST_TIMEOUT_MS);
 });
