@@ -158,7 +158,8 @@ Examples:
   $ npx streamer-leakcheck run --node ~/node-v22/bin/node   the reference pair on another Node
   $ npx streamer-leakcheck run --target api='npm start' --junit leakcheck.xml --max-bytes-per-disconnect 512
 
-Targets get PORT and HOST=127.0.0.1, and the mock LLM's URL in LLM_URL and OPENAI_BASE_URL.
+Targets get PORT and HOST=127.0.0.1, and the mock LLM upstream in LLM_URL, OPENAI_BASE_URL (both with /v1),
+ANTHROPIC_BASE_URL and OLLAMA_HOST, with placeholder OPENAI_API_KEY and ANTHROPIC_API_KEY.
 A stream is complete when the server ends the response; --framing sse counts SSE events, ndjson lines, chunks reads.
 Settings can live in leakcheck.config.json (or a "leakcheck" key in package.json); flags override them.
 --open uses STREAMER_LEAKCHECK_OPENER, when set, instead of the platform's opener.
