@@ -109,7 +109,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--body <text|@file>', 'request body of user targets; {id} and ${NAME} replaced; a JSON body gets content-type: application/json')
     .option('--framing <sse|ndjson|chunks>', 'what an event is in the response (default: chosen from its Content-Type)')
     .option('--curl <command>', 'take the method, headers, body and path of user targets from a curl command line (devtools "Copy as cURL")')
-    .option('--probe <name=node|go|proc|auto>', 'how to sample a target: the injected Node agent, pprof/expvar, /proc, or auto (default); repeatable', collect)
+    .option('--probe <name=node|python|go|proc|auto>', 'how to sample a target: the injected Node or Python agent, pprof/expvar, /proc, or auto (default); repeatable', collect)
     .option('--builtin <kind>', 'run a built-in reference pair: node (old/new, the default without targets), go (go-old/go-new, needs Go) or python (py-old/py-new)', collect)
     .option('--node <path>', 'the Node that targets run on: the reference servers, and first on PATH for user targets (default: STREAMER_LEAKCHECK_NODE, else this one)')
     .option('--python <path>', 'the interpreter of the Python reference pair (default: STREAMER_LEAKCHECK_PYTHON, else python3)')
