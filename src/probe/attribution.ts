@@ -55,9 +55,10 @@ export async function attribute(start: SnapshotWritten[], end: SnapshotWritten[]
   for (const last of end) {
     const first = start.find((s) => s.pid === last.pid);
     if (!first) continue;
-    const before = await readHeapSnapshot(first.path);
+    // One snapshot read at a time: of the start only its groups are kept.
+    const startGroups = (await readHeapSnapshot(first.path)).groups;
     const after = await readHeapSnapshot(last.path);
-    const retained = diffGroups(before.groups, after.groups, disconnects);
+    const retained = diffGroups(startGroups, after.groups, disconnects);
     const grown = retained.reduce((sum, g) => sum + g.bytes, 0);
     if (!best || grown > best.grown) best = { pid: last.pid, grown, retained, after };
   }

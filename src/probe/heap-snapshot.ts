@@ -17,10 +17,18 @@ export interface ParsedSnapshot {
   retainerPath(group: string): string[] | null;
 }
 
-interface RawSnapshot {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]]; edge_fields: string[]; edge_types: [string[], ...unknown[]] } };
-  nodes: number[];
-  edges: number[];
+interface SnapshotMeta {
+  node_fields: string[];
+  node_types: [string[], ...unknown[]];
+  edge_fields: string[];
+  edge_types: [string[], ...unknown[]];
+}
+
+/** The parts of a snapshot that attribution reads, numbers in typed arrays. */
+export interface RawSnapshot {
+  snapshot: { meta: SnapshotMeta };
+  nodes: ArrayLike<number>;
+  edges: ArrayLike<number>;
   strings: string[];
 }
 
@@ -57,8 +65,82 @@ function groupOf(type: string, name: string): string | null {
 }
 
 export async function readHeapSnapshot(file: string): Promise<ParsedSnapshot> {
-  const raw = JSON.parse(await readFile(file, 'utf8')) as RawSnapshot;
-  return parseHeapSnapshot(raw);
+  return parseHeapSnapshot(splitHeapSnapshot(await readFile(file), file));
+}
+
+/**
+ * The snapshot's sections read straight from its bytes: the node and edge numbers into typed arrays,
+ * only the small header and the strings through JSON.parse. JSON.parse of the whole file held the text
+ * and every number as a JS value at once, over 350 MB for a 59 MB file (docs/measurements.md#heap-snapshot);
+ * this way the bytes, 8 bytes per node field and 4 per edge field are all there is.
+ */
+export function splitHeapSnapshot(bytes: Buffer, file = 'the heap snapshot'): RawSnapshot {
+  const fail = (what: string): never => {
+    throw new Error(`${file} is not a V8 heap snapshot: ${what}`);
+  };
+  const nodesKey = bytes.indexOf('"nodes":[');
+  if (nodesKey < 0) fail('no "nodes" array');
+  let header: { snapshot?: { meta?: SnapshotMeta; node_count?: number; edge_count?: number } };
+  try {
+    header = JSON.parse(`${bytes.toString('utf8', 0, nodesKey).replace(/,\s*$/, '')}}`) as typeof header;
+  } catch {
+    return fail('its header is not JSON');
+  }
+  const meta = header.snapshot?.meta;
+  if (!meta?.node_fields || !meta.edge_fields || !meta.node_types || !meta.edge_types) return fail('no "snapshot.meta"');
+  const nodes = readNumbers(bytes, nodesKey + '"nodes":['.length, header.snapshot?.node_count, meta.node_fields.length, Float64Array, fail);
+  const edgesKey = bytes.indexOf('"edges":[', nodes.end);
+  if (edgesKey < 0) fail('no "edges" array');
+  const edges = readNumbers(bytes, edgesKey + '"edges":['.length, header.snapshot?.edge_count, meta.edge_fields.length, Uint32Array, fail);
+  const stringsKey = bytes.indexOf('"strings":[', edges.end);
+  if (stringsKey < 0) fail('no "strings" array');
+  const stringsEnd = bytes.lastIndexOf(']');
+  let strings: string[];
+  try {
+    strings = JSON.parse(bytes.toString('utf8', stringsKey + '"strings":'.length, stringsEnd + 1)) as string[];
+  } catch {
+    return fail('its "strings" are not a JSON array');
+  }
+  return { snapshot: { meta }, nodes: nodes.values, edges: edges.values, strings };
+}
+
+/**
+ * Non-negative integers from `from` up to the closing bracket. The header's count (records × fields)
+ * sizes the array when V8 gave it; otherwise it grows by doubling.
+ */
+function readNumbers<T extends Float64Array | Uint32Array>(
+  bytes: Buffer,
+  from: number,
+  records: number | undefined,
+  fields: number,
+  kind: { new (length: number): T },
+  fail: (what: string) => never,
+): { values: T; end: number } {
+  let values = new kind(records !== undefined ? records * fields : 1 << 16);
+  let count = 0;
+  let value = 0;
+  let inNumber = false;
+  for (let i = from; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (c >= 48 && c <= 57) {
+      value = value * 10 + (c - 48);
+      inNumber = true;
+      continue;
+    }
+    if (inNumber) {
+      if (count === values.length) {
+        const grown = new kind(values.length * 2);
+        grown.set(values);
+        values = grown;
+      }
+      values[count++] = value;
+      value = 0;
+      inNumber = false;
+    }
+    if (c === 93 /* ] */) return { values: count === values.length ? values : (values.subarray(0, count) as T), end: i + 1 };
+    if (c !== 44 /* , */ && c !== 10 && c !== 13 && c !== 32 && c !== 9) fail(`unexpected "${String.fromCharCode(c)}" at byte ${i}`);
+  }
+  return fail('it ends inside a number array');
 }
 
 export function parseHeapSnapshot(raw: RawSnapshot): ParsedSnapshot {
@@ -78,7 +160,10 @@ export function parseHeapSnapshot(raw: RawSnapshot): ParsedSnapshot {
   const { nodes, edges, strings } = raw;
   const nodeCount = nodes.length / nodeFieldCount;
 
-  const groupNames: (string | null)[] = new Array(nodeCount);
+  // Each node's group as an index into groupList (-1: counted in none), not a string per node.
+  const nodeGroup = new Int32Array(nodeCount);
+  const groupIndex = new Map<string, number>();
+  const groupList: GroupStats[] = [];
   const groups = new Map<string, GroupStats>();
   const firstEdge = new Uint32Array(nodeCount + 1);
   for (let n = 0, edge = 0; n < nodeCount; n++) {
@@ -86,12 +171,21 @@ export function parseHeapSnapshot(raw: RawSnapshot): ParsedSnapshot {
     firstEdge[n] = edge;
     edge += nodes[base + edgeCountField]! * edgeFieldCount;
     const group = groupOf(nodeTypes[nodes[base + typeField]!]!, strings[nodes[base + nameField]!] ?? '');
-    groupNames[n] = group;
-    if (group === null) continue;
-    const stats = groups.get(group) ?? { count: 0, bytes: 0 };
+    if (group === null) {
+      nodeGroup[n] = -1;
+      continue;
+    }
+    let index = groupIndex.get(group);
+    if (index === undefined) {
+      index = groupList.length;
+      groupIndex.set(group, index);
+      groupList.push({ count: 0, bytes: 0 });
+      groups.set(group, groupList[index]!);
+    }
+    nodeGroup[n] = index;
+    const stats = groupList[index]!;
     stats.count++;
     stats.bytes += nodes[base + sizeField]!;
-    groups.set(group, stats);
   }
   firstEdge[nodeCount] = edges.length;
 
@@ -142,10 +236,12 @@ export function parseHeapSnapshot(raw: RawSnapshot): ParsedSnapshot {
     retainerPath(group: string): string[] | null {
       if (!parents) walk();
       // The newest reachable object of the group (ids grow with allocation).
+      const wanted = groupIndex.get(group);
+      if (wanted === undefined) return null;
       let best = -1;
       let bestId = -1;
       for (let n = 0; n < nodeCount; n++) {
-        if (groupNames[n] !== group || parents![n] === -1) continue;
+        if (nodeGroup[n] !== wanted || parents![n] === -1) continue;
         const id = nodes[n * nodeFieldCount + idField]!;
         if (id > bestId) {
           bestId = id;
