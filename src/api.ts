@@ -71,7 +71,7 @@ export interface LeakcheckOptions {
   upstreamTokens?: number;
   /** Pause between mock LLM tokens (default 5 ms). */
   upstreamIntervalMs?: number;
-  /** How long a target may take to accept connections (default 10 000 ms). */
+  /** How long a target may take to accept connections, and from its response headers to its first event (default 10 000 ms). */
   startTimeoutMs?: number;
   /** Pause after each batch before sampling (default 300 ms). */
   settleMs?: number;

@@ -122,7 +122,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--open', 'open report.html in a browser once it is written (xdg-open, open or start)')
     .option('--upstream-tokens <n>', 'tokens per mock LLM stream', integer('--upstream-tokens', 1, 100_000), DEFAULT_UPSTREAM_TOKENS)
     .option('--upstream-interval-ms <ms>', 'pause between mock LLM tokens', integer('--upstream-interval-ms', 0, 60_000), DEFAULT_UPSTREAM_INTERVAL_MS)
-    .option('--start-timeout <ms>', 'how long a target may take to accept connections', integer('--start-timeout', 100, 600_000), DEFAULT_START_TIMEOUT_MS)
+    .option('--start-timeout <ms>', 'how long a target may take to accept connections, and then to send its first event', integer('--start-timeout', 100, 600_000), DEFAULT_START_TIMEOUT_MS)
     .addOption(
       new Option('--settle-ms <ms>', 'pause after each batch before sampling')
         .argParser(integer('--settle-ms', 0, 60_000))

@@ -120,6 +120,16 @@ describe('hostile targets', () => {
     expect(await processesMentioning(tag)).toEqual([]);
   });
 
+  it('one that sends headers and then nothing is refused after the start timeout; exit 3', async () => {
+    const { spec, tag } = hostile(`exec ${process.execPath} FIXTURE`, { HOSTILE: 'headers-only' });
+    const report = await run(spec);
+    expect(report.problems).toHaveLength(1);
+    expect(report.problems[0]).toMatchObject({ code: 'LEAKCHECK_TARGET_START', target: 'hostile' });
+    expect(report.problems[0]!.message).toMatch(/sent response headers to GET \/chat\/stream\/\S+ and then no sse event within 5000 ms/);
+    expect(report.targets[0]?.disconnects).toBe(0);
+    expect(await processesMentioning(tag)).toEqual([]);
+  });
+
   it('one that answers 200 with a plain JSON body is told it does not stream; exit 3', async () => {
     const { spec, tag } = hostile(`exec ${process.execPath} FIXTURE`, { HOSTILE: 'json-body' });
     const report = await run(spec);

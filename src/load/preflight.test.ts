@@ -53,6 +53,14 @@ beforeAll(async () => {
       case '/gzip':
         res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
         return void res.end();
+      case '/silent':
+        // Headers, then nothing, ever (until the test closes the server).
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        return void res.flushHeaders();
+      case '/slow-first':
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.flushHeaders();
+        return void setTimeout(() => res.end('data: late\n\n'), 300);
       case '/ndjson':
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
         res.write('{"a":1}\n');
@@ -117,5 +125,14 @@ describe('preflight', () => {
     const problem = await preflight(origin, post('/auth', { headers: { authorization: 'Bearer ${LEAKCHECK_NOT_SET_ANYWHERE}' } }));
     expect(problem).toBe('${LEAKCHECK_NOT_SET_ANYWHERE} (in the authorization header) is not set in the environment');
     expect(requestsSeen).toBe(before);
+  });
+
+  it('headers and then no event within the bound is a problem line naming the bound; a slow first event within it is not', async () => {
+    const started = Date.now();
+    const problem = await preflight(origin, defaultRequest('/silent'), { firstEventTimeoutMs: 400 });
+    expect(problem).toMatch(/^sent response headers to GET \/silent and then no sse event within 400 ms: is it waiting on an upstream/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(380);
+    expect(await preflight(origin, defaultRequest('/slow-first'), { firstEventTimeoutMs: 2000 })).toBeNull();
+    expect(await preflight(origin, defaultRequest('/slow-first'), { firstEventTimeoutMs: 100 })).toMatch(/and then no sse event within 100 ms/);
   });
 });

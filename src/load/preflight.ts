@@ -9,7 +9,14 @@ import { request as undiciRequest, type Dispatcher } from 'undici';
 import { chooseFraming, createCounter, type Framing } from './framing/index.js';
 import { MissingVariableError, RequestRenderer, type StreamRequest } from './request.js';
 
-const PREFLIGHT_TIMEOUT_MS = 5000;
+/** How long the route may take to send its response headers. */
+const HEADERS_TIMEOUT_MS = 5000;
+/**
+ * How long it may take from its headers to its first event, unless the caller says (the start timeout):
+ * a mock upstream answers its first token at once, so a server that sends headers and then nothing for
+ * this long would leave every client waiting for events that never come.
+ */
+export const DEFAULT_FIRST_EVENT_TIMEOUT_MS = 10_000;
 /** Bytes of an error response quoted in the problem line (a server's own words are the best hint). */
 const QUOTED_BYTES = 160;
 /** Headers that carry credentials under their usual names: with one present, a 401 means a wrong value. */
@@ -25,11 +32,19 @@ export interface PreflightResult {
 }
 
 /** null when the route answers a stream; otherwise one line saying what is wrong and what to change. */
-export async function preflight(origin: string, request: StreamRequest, signal?: AbortSignal): Promise<string | null> {
-  return (await checkStream(origin, request, signal)).problem;
+export interface PreflightOptions {
+  signal?: AbortSignal;
+  firstEventTimeoutMs?: number;
 }
 
-export async function checkStream(origin: string, request: StreamRequest, signal?: AbortSignal): Promise<PreflightResult> {
+/** null when the route answers a stream; otherwise one line saying what is wrong and what to change. */
+export async function preflight(origin: string, request: StreamRequest, options: PreflightOptions = {}): Promise<string | null> {
+  return (await checkStream(origin, request, options)).problem;
+}
+
+export async function checkStream(origin: string, request: StreamRequest, options: PreflightOptions = {}): Promise<PreflightResult> {
+  const { signal } = options;
+  const firstEventTimeoutMs = options.firstEventTimeoutMs ?? DEFAULT_FIRST_EVENT_TIMEOUT_MS;
   const result: PreflightResult = { problem: null, framing: null, status: null, contentType: null };
   let renderer: RequestRenderer;
   try {
@@ -45,10 +60,10 @@ export async function checkStream(origin: string, request: StreamRequest, signal
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
   let timedOut = false;
-  const timer = setTimeout(() => {
+  let timer = setTimeout(() => {
     timedOut = true;
     controller.abort();
-  }, PREFLIGHT_TIMEOUT_MS);
+  }, HEADERS_TIMEOUT_MS);
   let body: Dispatcher.ResponseData['body'] | null = null;
   try {
     const response = await undiciRequest(`${origin}${path}`, {
@@ -88,6 +103,11 @@ export async function checkStream(origin: string, request: StreamRequest, signal
       return result;
     }
     // Up to the first event: a body that ends without one is not a stream of events.
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, firstEventTimeoutMs);
     const counter = createCounter(framing);
     let bytes = 0;
     for await (const chunk of response.body as AsyncIterable<Buffer>) {
@@ -104,9 +124,15 @@ export async function checkStream(origin: string, request: StreamRequest, signal
     return result;
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    // Headers came and no event within the bound: a slow first token, not a failure of the route.
-    if (timedOut && result.status === 200) return result;
-    if (timedOut) return { ...result, problem: `sent no response headers to ${tried} within ${PREFLIGHT_TIMEOUT_MS} ms` };
+    if (timedOut && result.status === 200) {
+      return {
+        ...result,
+        problem:
+          `sent response headers to ${tried} and then no ${result.framing ?? ''} event within ${firstEventTimeoutMs} ms: ` +
+          'is it waiting on an upstream it cannot reach? (targets get the mock LLM in OPENAI_BASE_URL and the like; a slower first event: raise --start-timeout)',
+      };
+    }
+    if (timedOut) return { ...result, problem: `sent no response headers to ${tried} within ${HEADERS_TIMEOUT_MS} ms` };
     return { ...result, problem: renderer.scrub(`the preflight request ${tried} failed: ${(error as Error).message}`) };
   } finally {
     clearTimeout(timer);

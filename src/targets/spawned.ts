@@ -142,7 +142,7 @@ export async function startTarget(spec: TargetSpec, ctx: StartContext): Promise<
   session = attached.session;
 
   const running = new SpawnedTarget(spec, child, port, label, attached.probe, attached.session);
-  const problem = await preflight(running.origin, spec.request, ctx.signal);
+  const problem = await preflight(running.origin, spec.request, { signal: ctx.signal, firstEventTimeoutMs: ctx.startTimeoutMs });
   if (problem) {
     await running.stop();
     throw new TargetStartError(spec.name, problem, child.tail('stderr', 10));
