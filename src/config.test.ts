@@ -17,6 +17,7 @@ describe('config file', () => {
         parallel: true,
         open: true,
         budgets: { maxBytesPerDisconnect: 512 },
+        upstream: { tokens: 600, intervalMs: 100 },
       },
       'leakcheck.config.json',
     );
@@ -31,6 +32,8 @@ describe('config file', () => {
       parallel: true,
       open: true,
       maxBytesPerDisconnect: 512,
+      upstreamTokens: 600,
+      upstreamIntervalMs: 100,
     });
   });
 
@@ -40,6 +43,9 @@ describe('config file', () => {
     [{ targets: { api: { cmd: 'x' } } }, /targets\.api\.cmd: unknown key/],
     [{ seed: -1 }, /seed: must be a whole number/],
     [{ budgets: { maxBytes: 1 } }, /budgets\.maxBytes: unknown key/],
+    [{ upstream: { tokens: 0 } }, /upstream\.tokens: must be a whole number from 1 to 100000/],
+    [{ upstream: { interval: 5 } }, /upstream\.interval: unknown key \(known: tokens, intervalMs\)/],
+    [{ upstream: 5 }, /upstream: must be an object/],
     [{ scenarios: 'mixed' }, /scenarios: must be an array of strings/],
     [{ parallel: 'yes' }, /parallel: must be true or false/],
     [{ open: 'yes' }, /open: must be true or false/],

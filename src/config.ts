@@ -21,6 +21,8 @@ export interface ConfigValues extends TargetFlags {
   maxBytesPerDisconnect?: number;
   maxHandlesPerDisconnect?: number;
   startTimeout?: number;
+  upstreamTokens?: number;
+  upstreamIntervalMs?: number;
   parallel?: boolean;
   open?: boolean;
 }
@@ -28,11 +30,11 @@ export interface ConfigValues extends TargetFlags {
 interface TargetEntry {
   command: string;
   expect?: 'leak' | 'clean';
-  probe?: 'node' | 'go' | 'proc' | 'auto';
+  probe?: string;
   request?: unknown;
 }
 
-export const KEYS = ['$schema', 'targets', 'builtin', 'selfCheck', 'path', 'request', 'scenarios', 'seed', 'junit', 'out', 'open', 'budgets', 'startTimeoutMs', 'parallel'];
+export const KEYS = ['$schema', 'targets', 'builtin', 'selfCheck', 'path', 'request', 'scenarios', 'seed', 'junit', 'out', 'open', 'budgets', 'startTimeoutMs', 'upstream', 'parallel'];
 export const TARGET_KEYS = ['command', 'expect', 'probe', 'request'];
 export const REQUEST_KEYS = ['method', 'path', 'headers', 'body', 'framing'];
 
@@ -125,6 +127,13 @@ export function parseConfig(raw: unknown, file: string, prefix = ''): ConfigValu
   if (config.out !== undefined) values.out = str('out', config.out);
   if (config.open !== undefined) values.open = typeof config.open === 'boolean' ? config.open : fail('open', 'must be true or false');
   if (config.startTimeoutMs !== undefined) values.startTimeout = int('startTimeoutMs', config.startTimeoutMs, 100, 600_000);
+  if (config.upstream !== undefined) {
+    const upstream = config.upstream as Record<string, unknown>;
+    if (!upstream || typeof upstream !== 'object' || Array.isArray(upstream)) fail('upstream', 'must be an object with tokens and/or intervalMs');
+    for (const key of Object.keys(upstream)) if (key !== 'tokens' && key !== 'intervalMs') fail(`upstream.${key}`, 'unknown key (known: tokens, intervalMs)');
+    if (upstream.tokens !== undefined) values.upstreamTokens = int('upstream.tokens', upstream.tokens, 1, 100_000);
+    if (upstream.intervalMs !== undefined) values.upstreamIntervalMs = int('upstream.intervalMs', upstream.intervalMs, 0, 60_000);
+  }
   if (config.budgets !== undefined) {
     const budgets = config.budgets as Record<string, unknown>;
     if (!budgets || typeof budgets !== 'object' || Array.isArray(budgets)) fail('budgets', 'must be an object');

@@ -100,7 +100,7 @@ export function configSchema(): Schema {
         ],
       },
     },
-    builtin: { type: 'array', items: { enum: ['node', 'go'] } },
+    builtin: { type: 'array', items: { enum: ['node', 'go', 'python'] } },
     selfCheck: { type: 'boolean' },
     path: { type: 'string', pattern: '^/', description: 'the same as request.path' },
     request: { $ref: '#/$defs/request' },
@@ -115,6 +115,12 @@ export function configSchema(): Schema {
       properties: { maxBytesPerDisconnect: { type: 'number', minimum: 0 }, maxHandlesPerDisconnect: { type: 'number', minimum: 0 } },
     },
     startTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+    upstream: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'the mock LLM upstream: tokens per answer and the pause between them',
+      properties: { tokens: { type: 'integer', minimum: 1, maximum: 100_000 }, intervalMs: { type: 'integer', minimum: 0, maximum: 60_000 } },
+    },
     parallel: { type: 'boolean' },
   };
   return {

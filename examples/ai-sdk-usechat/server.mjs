@@ -9,8 +9,9 @@
 // The two variants differ only in the abortSignal given to streamText(). Without one (leaky, as in the
 // recipe), a client that hangs up stops the SDK's pipe to the response, but nothing stops the model
 // call: streamText keeps a second branch of the model's stream for its own promises (text, usage,
-// onFinish), nobody reads it, so the model's response is no longer read either. The upstream
-// connection stays open, paused, and holds the request's whole pipeline, for good.
+// onFinish) and reads the model's answer to its end. The upstream connection and the request's whole
+// pipeline are held, and the answer paid for, as long as the answer lasts after the client left
+// (examples/README.md has the figures).
 import { createOpenAI } from '@ai-sdk/openai';
 import { convertToModelMessages, streamText } from 'ai';
 import express from 'express';
