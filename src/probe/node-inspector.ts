@@ -26,17 +26,21 @@ export const INSPECTOR_DESCRIPTION: ProbeDescription = { ...NODE_DESCRIPTION, vi
 export const DEFAULT_INSPECTOR_PORT = 9229;
 
 /**
- * How long a target may take to open (or reopen) its inspector: ~80 ms on an idle Node 20 here; a busy
- * event loop answers the signal only between two turns.
+ * How long a target may take to open (or reopen) its inspector: ~80 ms on an idle Node 20; a busy event
+ * loop answers the signal only between two turns (docs/measurements.md#inspector-open).
  */
 const OPEN_TIMEOUT_MS = 5000;
-/** The watchdog's tick, the harness's heartbeat, and the silence after which the target closes its inspector. */
+/**
+ * The watchdog's tick, the harness's heartbeat, and the silence after which the target closes its
+ * inspector: five missed heartbeats (docs/measurements.md#inspector-close).
+ */
 const WATCHDOG_TICK_MS = 1000;
 const HEARTBEAT_MS = 2000;
 export const WATCHDOG_SILENCE_MS = 10_000;
 /**
  * The close runs in a timer of the target after the session has gone: on Node 20, closing the inspector
- * from inside the evaluate a session runs has been seen to end the process with SIGSEGV.
+ * from inside the evaluate a session runs has been seen to end the process with SIGSEGV
+ * (docs/measurements.md#inspector-close).
  */
 const CLOSE_DELAY_MS = 200;
 const CALL_TIMEOUT_MS = 30_000;
