@@ -1,7 +1,8 @@
 /**
  * The orchestration of one run: start the upstream, then for each target and scenario start the target
- * fresh, warm it up, take a settled baseline, run the measured cycles (load, settle, sample), judge the
- * series, stop the target. Measure here, decide in analysis/, print in report/.
+ * fresh (or, for a server that runs already, attach to it once for every scenario), warm it up, take a
+ * settled baseline, run the measured cycles (load, settle, sample), judge the series, stop the target
+ * (detach). Measure here, decide in analysis/, print in report/.
  *
  * Problems with targets (would not start, died) never throw out of here: they are recorded in the report,
  * the other targets still run, and the report is marked incomplete. Only an interruption ends the run
