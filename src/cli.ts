@@ -102,6 +102,9 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .command('run')
     .description('Run scripted mid-stream disconnects against servers (by default the reference old and new) and judge each')
     .option('-t, --target <name=command>', 'start COMMAND (through a shell, with PORT and HOST set) and check it; repeatable', collect)
+    .option('--attach <name=url>', 'check a server that runs already, at a loopback URL (http://127.0.0.1:PORT), without restarting it; repeatable', collect)
+    .option('--pid <name=pid>', 'the process of an attached server (default: the one listening on its port); repeatable', collect)
+    .option('--upstream <name=url>', 'the mock upstream (streamer-leakcheck upstream) an attached server was pointed at, for the cancellation check; repeatable', collect)
     .option('--expect <name=leak|clean>', 'what a target should do (user targets default to clean); repeatable', collect)
     .option('--path <template>', 'stream route of user targets; {id} becomes a unique id per request (default /chat/stream/{id})')
     .option('--method <method>', 'HTTP method of user targets\' requests (default GET, or POST with --body)')
@@ -154,10 +157,18 @@ Examples:
                                                      an OpenAI-compatible POST; the token is read at run time, printed as ***
   $ npx streamer-leakcheck run --target app='npm run dev' --curl 'curl http://localhost:3000/api/chat -H ... --data-raw ...'
                                                      the request as the browser sent it (its host becomes the target's)
+  $ npx streamer-leakcheck run --attach api=http://127.0.0.1:3000
+                                                     a server that runs already: Node through its inspector (opened
+                                                     with SIGUSR1, closed after), Go through pprof, else /proc
+  $ npx streamer-leakcheck run --attach api=http://127.0.0.1:3000 --pid api=4242 --path '/v1/chat/{id}/stream'
+  $ npx streamer-leakcheck upstream --port 8090 &    then start the server with LLM_URL=http://127.0.0.1:8090/v1, and:
+  $ npx streamer-leakcheck run --attach api=http://127.0.0.1:3000 --upstream api=http://127.0.0.1:8090
   $ npx streamer-leakcheck run --builtin python      the seed's streamers in asyncio, read by the Python agent
   $ npx streamer-leakcheck run --node ~/node-v22/bin/node   the reference pair on another Node
   $ npx streamer-leakcheck run --target api='npm start' --junit leakcheck.xml --max-bytes-per-disconnect 512
 
+An attached server is never stopped (not by the run, Ctrl-C, SIGTERM or a crash), and one run reads it for
+every scenario: they are not independent, and there is no per-hang-up breakdown.
 Targets get PORT and HOST=127.0.0.1, and the mock LLM upstream in LLM_URL, OPENAI_BASE_URL (both with /v1),
 ANTHROPIC_BASE_URL and OLLAMA_HOST, with placeholder OPENAI_API_KEY and ANTHROPIC_API_KEY.
 A stream is complete when the server ends the response; --framing sse counts SSE events, ndjson lines, chunks reads.

@@ -88,3 +88,38 @@ describe('config file: requests', () => {
     expect(values.targetRequests).toEqual({ api: { path: '/v1/chat/completions', headers: { 'x-org': 'a' } } });
   });
 });
+
+describe('config file: attached targets', () => {
+  it('"attach" maps names to URLs, or to { url, pid, upstream, expect, probe, request }', () => {
+    const values = parseConfig(
+      {
+        attach: {
+          api: 'http://127.0.0.1:3000',
+          worker: { url: 'http://127.0.0.1:3001', pid: 4242, upstream: 'http://127.0.0.1:8090', expect: 'leak', probe: 'node', request: { path: '/s/{id}' } },
+        },
+      },
+      'leakcheck.config.json',
+    );
+    expect(values).toEqual({
+      attach: ['api=http://127.0.0.1:3000', 'worker=http://127.0.0.1:3001'],
+      pid: ['worker=4242'],
+      upstream: ['worker=http://127.0.0.1:8090'],
+      expect: ['worker=leak'],
+      probe: ['worker=node'],
+      targetRequests: { worker: { path: '/s/{id}' } },
+    });
+  });
+
+  it.each([
+    [{ attach: ['http://127.0.0.1:3000'] }, /leakcheck\.config\.json: attach: must map names to URLs/],
+    [{ attach: { api: 'http://10.0.0.2:3000' } }, /attach\.api\.url: 10\.0\.0\.2 is not a loopback address/],
+    [{ attach: { api: { url: 'http://127.0.0.1:3000', pid: 'x' } } }, /attach\.api\.pid: must be a process id/],
+    [{ attach: { api: { url: 'http://127.0.0.1:3000', upstream: 'http://[::2]:1' } } }, /attach\.api\.upstream: .* is not a loopback address/],
+    [{ attach: { api: { url: 'http://127.0.0.1:3000', command: 'npm start' } } }, /attach\.api\.command: unknown key \(known: url, pid, upstream, expect, probe, request\)/],
+    [{ attach: { api: { pid: 3 } } }, /attach\.api\.url: must be a non-empty string/],
+    [{ targets: { api: 'npm start' }, attach: { api: 'http://127.0.0.1:3000' } }, /attach\.api: targets\.api has that name already/],
+  ])('refuses %j naming the key', (config, message) => {
+    expect(() => parseConfig(config, 'leakcheck.config.json')).toThrow(ScenarioError);
+    expect(() => parseConfig(config, 'leakcheck.config.json')).toThrow(message);
+  });
+});

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ScenarioError } from './core/errors.js';
 import { isProbeChoice } from './probe/probe.js';
+import { loopbackOrigin, pidOf } from './targets/attach-spec.js';
 import { bodyText, framingProblem, headerProblem, methodOf, pathProblem, TARGET_NAME, type RequestOptions, type TargetFlags } from './targets/user-targets.js';
 
 export const CONFIG_FILE = 'leakcheck.config.json';
@@ -34,8 +35,18 @@ interface TargetEntry {
   request?: unknown;
 }
 
-export const KEYS = ['$schema', 'targets', 'builtin', 'selfCheck', 'path', 'request', 'scenarios', 'seed', 'junit', 'out', 'open', 'budgets', 'startTimeoutMs', 'upstream', 'parallel'];
+interface AttachEntry {
+  url: string;
+  pid?: number;
+  upstream?: string;
+  expect?: 'leak' | 'clean';
+  probe?: string;
+  request?: unknown;
+}
+
+export const KEYS = ['$schema', 'targets', 'attach', 'builtin', 'selfCheck', 'path', 'request', 'scenarios', 'seed', 'junit', 'out', 'open', 'budgets', 'startTimeoutMs', 'upstream', 'parallel'];
 export const TARGET_KEYS = ['command', 'expect', 'probe', 'request'];
+export const ATTACH_KEYS = ['url', 'pid', 'upstream', 'expect', 'probe', 'request'];
 export const REQUEST_KEYS = ['method', 'path', 'headers', 'body', 'framing'];
 
 export async function loadConfig(cwd: string): Promise<{ file: string; values: ConfigValues } | null> {
@@ -82,12 +93,24 @@ export function parseConfig(raw: unknown, file: string, prefix = ''): ConfigValu
   const strings = (key: string, v: unknown) =>
     Array.isArray(v) ? v.map((item, i) => str(`${key}[${i}]`, item)) : fail(key, 'must be an array of strings');
 
+  /** A target's expect, probe and request, as its flags say them. */
+  const targetOptions = (name: string, key: string, target: { expect?: unknown; probe?: unknown; request?: unknown }) => {
+    if (target.request !== undefined) (values.targetRequests ??= {})[name] = parseRequest(target.request, `${key}.request`, fail);
+    if (target.expect !== undefined) {
+      if (target.expect !== 'leak' && target.expect !== 'clean') fail(`${key}.expect`, 'must be "leak" or "clean"');
+      (values.expect ??= []).push(`${name}=${target.expect}`);
+    }
+    if (target.probe !== undefined) {
+      if (typeof target.probe !== 'string' || !isProbeChoice(target.probe)) fail(`${key}.probe`, 'must be "node", "python", "go", "proc" or "auto"');
+      (values.probe ??= []).push(`${name}=${target.probe}`);
+    }
+  };
   if (config.targets !== undefined) {
     const targets = config.targets;
     if (!targets || typeof targets !== 'object' || Array.isArray(targets)) fail('targets', 'must map names to commands');
     values.target = [];
-    values.expect = [];
-    values.probe = [];
+    values.expect ??= [];
+    values.probe ??= [];
     for (const [name, entry] of Object.entries(targets as Record<string, unknown>)) {
       const key = `targets.${name}`;
       if (!TARGET_NAME.test(name)) fail(key, "a target's name is 1–40 letters, digits, '.', '_' or '-'");
@@ -95,15 +118,37 @@ export function parseConfig(raw: unknown, file: string, prefix = ''): ConfigValu
         typeof entry === 'string' ? { command: entry } : entry && typeof entry === 'object' ? (entry as TargetEntry) : fail(key, 'must be a command or { "command": … }');
       for (const field of Object.keys(target)) if (!TARGET_KEYS.includes(field)) fail(`${key}.${field}`, `unknown key (known: ${TARGET_KEYS.join(', ')})`);
       values.target.push(`${name}=${str(`${key}.command`, target.command)}`);
-      if (target.request !== undefined) (values.targetRequests ??= {})[name] = parseRequest(target.request, `${key}.request`, fail);
-      if (target.expect !== undefined) {
-        if (target.expect !== 'leak' && target.expect !== 'clean') fail(`${key}.expect`, 'must be "leak" or "clean"');
-        values.expect.push(`${name}=${target.expect}`);
+      targetOptions(name, key, target);
+    }
+  }
+  if (config.attach !== undefined) {
+    const attach = config.attach;
+    if (!attach || typeof attach !== 'object' || Array.isArray(attach)) fail('attach', 'must map names to URLs');
+    values.attach = [];
+    values.expect ??= [];
+    values.probe ??= [];
+    for (const [name, entry] of Object.entries(attach as Record<string, unknown>)) {
+      const key = `attach.${name}`;
+      if (!TARGET_NAME.test(name)) fail(key, "a target's name is 1–40 letters, digits, '.', '_' or '-'");
+      if ((config.targets as Record<string, unknown> | undefined)?.[name] !== undefined) fail(key, `targets.${name} has that name already`);
+      const target: AttachEntry =
+        typeof entry === 'string' ? { url: entry } : entry && typeof entry === 'object' ? (entry as AttachEntry) : fail(key, 'must be a URL or { "url": … }');
+      for (const field of Object.keys(target)) if (!ATTACH_KEYS.includes(field)) fail(`${key}.${field}`, `unknown key (known: ${ATTACH_KEYS.join(', ')})`);
+      const url = str(`${key}.url`, target.url);
+      const origin = loopbackOrigin(url);
+      if ('problem' in origin) fail(`${key}.url`, origin.problem);
+      values.attach.push(`${name}=${url}`);
+      if (target.pid !== undefined) {
+        const pid = Number.isInteger(target.pid) ? pidOf(String(target.pid)) : { problem: 'must be a process id (a whole number)' };
+        if (typeof pid !== 'number') fail(`${key}.pid`, pid.problem);
+        (values.pid ??= []).push(`${name}=${target.pid}`);
       }
-      if (target.probe !== undefined) {
-        if (typeof target.probe !== 'string' || !isProbeChoice(target.probe)) fail(`${key}.probe`, 'must be "node", "python", "go", "proc" or "auto"');
-        values.probe.push(`${name}=${target.probe}`);
+      if (target.upstream !== undefined) {
+        const upstream = loopbackOrigin(str(`${key}.upstream`, target.upstream));
+        if ('problem' in upstream) fail(`${key}.upstream`, upstream.problem);
+        (values.upstream ??= []).push(`${name}=${target.upstream}`);
       }
+      targetOptions(name, key, target);
     }
   }
   if (config.builtin !== undefined) {

@@ -4,7 +4,7 @@
  * scenarios/schema/ are written by `npm run schemas`; a test keeps them equal to these. The parsers stay
  * the judges: their one-line errors name file and field, which a schema validator's do not.
  */
-import { KEYS, REQUEST_KEYS, TARGET_KEYS } from './config.js';
+import { ATTACH_KEYS, KEYS, REQUEST_KEYS, TARGET_KEYS } from './config.js';
 import { FRAMINGS } from './load/framing/index.js';
 import { BEHAVIOUR_KINDS, BEHAVIOUR_PARAMS, LIMITS, TOP_LEVEL_FIELDS } from './load/scenario.js';
 import { PROBE_NAMES } from './probe/probe.js';
@@ -88,8 +88,28 @@ export function configSchema(): Schema {
     probe: { enum: [...PROBE_NAMES, 'auto'] },
     request: { $ref: '#/$defs/request' },
   };
+  const loopbackUrl = (description: string): Schema => ({ type: 'string', pattern: '^http://(127\\.|\\[::1\\])', description });
+  const attached: Record<string, Schema> = {
+    url: loopbackUrl('the running server, on loopback: http://127.0.0.1:PORT or http://[::1]:PORT'),
+    pid: { type: 'integer', minimum: 2, description: 'its process (default: the one listening on its port)' },
+    upstream: loopbackUrl('the mock upstream (streamer-leakcheck upstream) it was pointed at'),
+    expect: { enum: ['leak', 'clean'] },
+    probe: { enum: [...PROBE_NAMES, 'auto'] },
+    request: { $ref: '#/$defs/request' },
+  };
   const properties: Record<string, Schema> = {
     $schema: { type: 'string' },
+    attach: {
+      type: 'object',
+      description: 'servers that run already, checked without a restart and left running',
+      propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$' },
+      additionalProperties: {
+        oneOf: [
+          loopbackUrl('the running server\'s URL'),
+          { type: 'object', required: ['url'], additionalProperties: false, properties: Object.fromEntries(ATTACH_KEYS.map((key) => [key, attached[key]!])) },
+        ],
+      },
+    },
     targets: {
       type: 'object',
       propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$' },

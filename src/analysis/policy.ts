@@ -139,7 +139,7 @@ export function budgetsExceeded(expect: Expectation, results: readonly ScenarioR
 
 export interface TargetIdentity {
   name: string;
-  origin: 'builtin' | 'user';
+  origin: 'builtin' | 'user' | 'attached';
   /** The probe asked for, reported when no scenario ran to say which one read it. */
   probe: string;
   expect: Expectation;

@@ -8,6 +8,7 @@
 import type http from 'node:http';
 import net from 'node:net';
 import { UsageError } from '../core/errors.js';
+import { isLoopbackAddress } from '../targets/attach-spec.js';
 import { createUpstreamServer, UPSTREAM_APIS, type UpstreamStats } from '../reference/upstream.js';
 import { DIALECTS } from '../reference/upstream-dialects.js';
 import { MOCK_ANTHROPIC_API_KEY, MOCK_OPENAI_API_KEY, upstreamEnv } from '../targets/upstream.js';
@@ -23,10 +24,7 @@ export interface UpstreamCommandOptions {
 
 /** 127.0.0.0/8, ::1 and localhost: the only places load from this tool may go. */
 export function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[(.*)\]$/, '$1');
-  if (bare === 'localhost') return true;
-  if (net.isIPv4(bare)) return bare.split('.')[0] === '127';
-  return net.isIPv6(bare) && new net.SocketAddress({ address: bare, family: 'ipv6' }).address === '::1';
+  return host.replace(/^\[(.*)\]$/, '$1') === 'localhost' || isLoopbackAddress(host);
 }
 
 /** Serves until `signal` aborts; resolves with the counters at that moment. */

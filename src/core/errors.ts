@@ -59,17 +59,20 @@ export class TargetStartError extends LeakcheckError {
   }
 }
 
-/** A target process that exited while it was being measured. */
+/**
+ * A target process that exited while it was being measured. `exit` is null for one we did not start: only
+ * its parent learns how it ended.
+ */
 export class TargetDiedError extends LeakcheckError {
   readonly code = 'LEAKCHECK_TARGET_DIED';
   readonly exitCode = ExitCode.target;
   constructor(
     readonly target: string,
-    readonly exit: { code: number | null; signal: NodeJS.Signals | null },
+    readonly exit: { code: number | null; signal: NodeJS.Signals | null } | null,
     readonly stderrTail: string[] = [],
   ) {
     super(
-      `target ${target} died during the run (${exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`})`,
+      `target ${target} died during the run (${exit === null ? 'it was attached to, so how it ended is unknown' : exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`})`,
     );
   }
 }

@@ -11,7 +11,7 @@ import type { ProbeDescription } from '../report/types.js';
 import { attributeInWorker } from './attribution.js';
 import type { ProbeHub } from './hub.js';
 import type { Evidence, EvidenceOptions, Probe, ProbeSample, ProbeSession, ProbeSubject } from './probe.js';
-import type { SnapshotWritten } from './protocol.js';
+import type { NodeProcessSample, SnapshotWritten } from './protocol.js';
 
 export const NODE_DESCRIPTION: ProbeDescription = {
   via: null,
@@ -56,48 +56,17 @@ class NodeSession implements ProbeSession {
     return this.hub.agentsOf(this.subject.label)[0]?.version;
   }
 
-  /**
-   * Settled sample of every Node process of the target, summed. Heap used leaves V8's compiled code and
-   * bytecode out (kept as compiledCodeBytes, never judged): while V8 compiles and optimises, code grew
-   * ~3× more than everything else on the reference `new`, bounded by the program's size, not its
-   * traffic (docs/measurements.md#compiled-code).
-   */
   async sample(): Promise<ProbeSample> {
     const processSamples = await this.hub.sample(this.subject.label);
     if (processSamples.length === 0) {
       throw new TargetStartError(this.subject.name, 'no Node process of the target answers the probe any more');
     }
-    const breakdown: Record<string, number> = {};
-    let heapUsedBytes = 0;
-    let compiledCodeBytes = 0;
-    let externalBytes = 0;
-    let arrayBuffersBytes = 0;
-    let rssBytes = 0;
-    const processes: ProbeSample['processes'] = [];
-    for (const s of processSamples) {
-      heapUsedBytes += s.heapUsedBytes - s.compiledCodeBytes;
-      compiledCodeBytes += s.compiledCodeBytes;
-      externalBytes += s.externalBytes;
-      arrayBuffersBytes += s.arrayBuffersBytes;
-      rssBytes += s.rssBytes;
-      let handles = 0;
-      for (const [type, count] of Object.entries(s.resources)) {
-        if (HARNESS_RESOURCE_TYPES.has(type)) continue;
-        breakdown[type] = (breakdown[type] ?? 0) + count;
-        handles += count;
-      }
-      processes.push({ pid: s.pid, heapUsedBytes: s.heapUsedBytes - s.compiledCodeBytes, rssBytes: s.rssBytes, handles });
-    }
-    const handles = Object.values(breakdown).reduce((a, b) => a + b, 0);
-    return {
-      values: { heapUsedBytes, compiledCodeBytes, externalBytes, arrayBuffersBytes, rssBytes, handles },
-      breakdown,
-      processes,
-    };
+    return summedNodeSample(processSamples);
   }
 
   evidence(options: EvidenceOptions): Evidence | null {
-    return options.directory ? new HeapSnapshots(this.hub, this.subject.label, options.directory, options.name, options.signal) : null;
+    if (!options.directory) return null;
+    return new HeapSnapshots((directory, stem) => this.hub.snapshot(this.subject.label, directory, stem), options.directory, options.name, options.signal);
   }
 
   async close(): Promise<void> {
@@ -106,12 +75,51 @@ class NodeSession implements ProbeSession {
 }
 
 /**
+ * Settled samples of every Node process of a target, summed. Heap used leaves V8's compiled code and
+ * bytecode out (kept as compiledCodeBytes, never judged): while V8 compiles and optimises, code grew
+ * ~3× more than everything else on the reference `new`, bounded by the program's size, not its
+ * traffic (docs/measurements.md#compiled-code).
+ */
+export function summedNodeSample(processSamples: readonly NodeProcessSample[]): ProbeSample {
+  const breakdown: Record<string, number> = {};
+  let heapUsedBytes = 0;
+  let compiledCodeBytes = 0;
+  let externalBytes = 0;
+  let arrayBuffersBytes = 0;
+  let rssBytes = 0;
+  const processes: ProbeSample['processes'] = [];
+  for (const s of processSamples) {
+    heapUsedBytes += s.heapUsedBytes - s.compiledCodeBytes;
+    compiledCodeBytes += s.compiledCodeBytes;
+    externalBytes += s.externalBytes;
+    arrayBuffersBytes += s.arrayBuffersBytes;
+    rssBytes += s.rssBytes;
+    let handles = 0;
+    for (const [type, count] of Object.entries(s.resources)) {
+      if (HARNESS_RESOURCE_TYPES.has(type)) continue;
+      breakdown[type] = (breakdown[type] ?? 0) + count;
+      handles += count;
+    }
+    processes.push({ pid: s.pid, heapUsedBytes: s.heapUsedBytes - s.compiledCodeBytes, rssBytes: s.rssBytes, handles });
+  }
+  const handles = Object.values(breakdown).reduce((a, b) => a + b, 0);
+  return {
+    values: { heapUsedBytes, compiledCodeBytes, externalBytes, arrayBuffersBytes, rssBytes, handles },
+    breakdown,
+    processes,
+  };
+}
+
+/** Writes a heap snapshot of every Node process of a target as `<directory>/<stem>-<pid>.heapsnapshot`. */
+export type TakeSnapshots = (directory: string, stem: string) => Promise<SnapshotWritten[]>;
+
+/**
  * Heap snapshots: one at the start (kept from the warm-up's start when the baseline asks again), one at
  * the end of a leak only (a snapshot blocks the target ~1 s per 20 MB of heap, and only a leak is
  * attributed). The pair is read in a worker while the run goes on; the files the report does not name
  * are removed.
  */
-class HeapSnapshots implements Evidence {
+export class HeapSnapshots implements Evidence {
   private startWritten: SnapshotWritten[] = [];
   private endWritten: SnapshotWritten[] = [];
   /** Why a snapshot could not be written (a full disk): said in place of "what leaked". */
@@ -120,8 +128,7 @@ class HeapSnapshots implements Evidence {
   private readonly owned: SnapshotWritten[] = [];
 
   constructor(
-    private readonly hub: ProbeHub,
-    private readonly label: string,
+    private readonly takeSnapshots: TakeSnapshots,
     private readonly directory: string,
     private readonly name: string,
     private readonly signal: AbortSignal | undefined,
@@ -131,7 +138,7 @@ class HeapSnapshots implements Evidence {
   private async take(which: string): Promise<SnapshotWritten[]> {
     const stem = `${this.name}-${which}`;
     try {
-      const written = await this.hub.snapshot(this.label, this.directory, stem);
+      const written = await this.takeSnapshots(this.directory, stem);
       this.owned.push(...written);
       return written;
     } catch (error) {

@@ -8,7 +8,7 @@
  * is. A new probe is one module that implements this, one entry in PROBES and its specs in analysis/.
  */
 import type { MetricSpec, Verdict } from '../analysis/index.js';
-import type { ProbeDescription, ScenarioResult } from '../report/types.js';
+import type { InspectorReport, ProbeDescription, ScenarioResult } from '../report/types.js';
 
 /** What a probe can see of a target. `pid` is null for a target whose process we do not know. */
 export interface ProbeSubject {
@@ -77,6 +77,8 @@ export interface EvidenceOptions {
 export interface ProbeSession {
   /** The runtime its agent said hello from ('Node v22.12.0', 'CPython 3.11.2'); said in the report. */
   readonly runtime?: string;
+  /** A target's inspector this session reached (a running Node we attached to): said in the report. */
+  readonly inspector?: InspectorReport;
   sample(): Promise<ProbeSample>;
   /** Null when this probe collects no evidence (or none with these options). */
   evidence(options: EvidenceOptions): Evidence | null;

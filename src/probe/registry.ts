@@ -3,12 +3,15 @@
  * in AUTO_ORDER that can read it (a Node agent that said hello, then a Python agent, then a Go server's
  * pprof, then /proc).
  */
+import path from 'node:path';
+import { PYTHON_METRICS } from '../analysis/index.js';
 import { goProbe, GO_DESCRIPTION } from './go.js';
 import type { ProbeHub } from './hub.js';
 import { nodeProbe, NODE_DESCRIPTION } from './node.js';
 import type { Probe, ProbeChoice, ProbeName, ProbeSession, ProbeSubject } from './probe.js';
 import { procProbe, PROC_DESCRIPTION } from './proc.js';
 import { pythonProbe, PYTHON_DESCRIPTION } from './python.js';
+import { executableOf, nodeInspectorProbe } from './node-inspector.js';
 
 /**
  * Most detail first; /proc reads anything with a pid, so it is last. The agents before pprof: both say
@@ -26,6 +29,30 @@ export function createProbes(hub: ProbeHub): Probes {
   return { node: nodeProbe(hub), python: pythonProbe(hub), go: goProbe(), proc: procProbe() };
 }
 
+/**
+ * The probes for a server that runs already: Node through its inspector, Go as for a started one, and
+ * Python through /proc, because its agent is loaded at start-up only.
+ */
+export function createAttachProbes(): Probes {
+  return { node: nodeInspectorProbe(), python: pythonAtStartOnly(), go: goProbe(), proc: procProbe() };
+}
+
+const PYTHON_NEEDS_START = 'the Python agent needs start-up injection (start it with --target to read its asyncio tasks)';
+
+function pythonAtStartOnly(): Probe {
+  const isPython = (subject: ProbeSubject) => {
+    const executable = subject.pid === null ? null : executableOf(subject.pid);
+    return executable !== null && /^python/.test(path.basename(executable));
+  };
+  return {
+    ...PYTHON_PROBE_SHAPE,
+    envFor: () => ({}),
+    detect: async () => null,
+    missing: (subject) => `${PYTHON_NEEDS_START}; use --probe ${subject.name}=proc`,
+    declined: (subject) => (isPython(subject) ? PYTHON_NEEDS_START : null),
+  };
+}
+
 /** The probes tried for a choice, in order. */
 export function candidatesFor(choice: ProbeChoice, probes: Probes): Probe[] {
   return choice === 'auto' ? AUTO_ORDER.map((name) => probes[name]) : [probes[choice]];
@@ -35,6 +62,8 @@ export function candidatesFor(choice: ProbeChoice, probes: Probes): Probe[] {
 export function probeEnv(choice: ProbeChoice, probes: Probes, label: string): Record<string, string> {
   return Object.assign({}, ...candidatesFor(choice, probes).map((probe) => probe.envFor(label))) as Record<string, string>;
 }
+
+const PYTHON_PROBE_SHAPE = { name: 'python', description: PYTHON_DESCRIPTION, metrics: PYTHON_METRICS } as const;
 
 export type Attached = { probe: Probe; session: ProbeSession } | { problem: string };
 

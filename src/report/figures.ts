@@ -253,3 +253,35 @@ export function taskLines(result: ScenarioResult): { title: string; groups: stri
       .map((g) => [...g.stack, ...(g.createdBy ? [`created by ${g.createdBy}`] : [])].join(' ← ')),
   };
 }
+
+/**
+ * What a report says of an attached target, one line each: which process, its inspector, why its
+ * scenarios are not independent, and the upstream check. Empty for a target the run started.
+ */
+export function attachedLines(target: TargetReport): string[] {
+  const a = target.attached;
+  if (!a) return [];
+  const how = a.pidFrom === 'flag' ? 'given with --pid' : `found as the owner of ${a.url}'s listening socket`;
+  const lines = [
+    a.pid === null
+      ? `attached to ${a.url}: no process of this user holds its listening socket, so it was read through its URL only`
+      : `attached to ${a.url}: pid ${a.pid}${a.command ? ` (${a.command})` : ''}, ${how}; left running`,
+  ];
+  const i = a.inspector;
+  if (i) {
+    lines.push(
+      !i.openedByRun
+        ? `inspector: open before the run on port ${i.port}, left open`
+        : i.closed
+          ? `inspector: opened with SIGUSR1 (on port ${i.port}) and closed again after the run`
+          : `inspector: opened with SIGUSR1 (on port ${i.port}) and NOT seen closed after the run: the target's watchdog closes it once the run's heartbeats stop`,
+    );
+  }
+  lines.push('one process for every scenario (no fresh start between them): scenarios are not independent, and there is no per-hang-up breakdown');
+  lines.push(
+    a.upstream
+      ? `upstream: counters read from ${a.upstream}`
+      : 'upstream cancellation: unknown (point the server at `streamer-leakcheck upstream` and name it with --upstream NAME=URL)',
+  );
+  return lines;
+}

@@ -29,6 +29,7 @@ import {
   signedCount,
   verdictWord,
   viaText,
+  attachedLines,
 } from './figures.js';
 import { html, SafeHtml } from './safe-html.js';
 import type { LeakcheckReport, SampleRow, ScenarioInfo, ScenarioResult, TargetReport } from './types.js';
@@ -306,6 +307,7 @@ function targetNotes(target: TargetReport, result: ScenarioResult | undefined): 
     ['grew', growthText(result)],
   ];
   if (result.upstream && !result.control) notes.push(['upstream', result.upstream.summary]);
+  for (const line of attachedLines(target)) notes.push(['attached', line]);
   if (result.steadyLoad) {
     const load = result.steadyLoad;
     notes.push(['steady load', `${load.completedStreams} full streams, ${load.throughputStreamsPerSec.toFixed(1)} streams/s`]);

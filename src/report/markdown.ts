@@ -4,6 +4,7 @@
  */
 import type { LeakcheckReport } from './types.js';
 import {
+  attachedLines,
   attributionLines,
   durationText,
   errorsText,
@@ -36,7 +37,8 @@ export function renderMarkdown(report: LeakcheckReport): string {
   }
   out.push('');
   for (const t of report.targets) out.push(`- **${cell(t.name)}**: ${cell(t.reason)}`);
-  for (const t of report.targets) if (t.origin === 'user' && t.request) out.push(`- **${cell(t.name)}** request: \`${requestLine(t.request).replaceAll('`', "'")}\``); // code: *** is not emphasis
+  for (const t of report.targets) for (const line of attachedLines(t)) out.push(`- **${cell(t.name)}** ${cell(line)}`);
+  for (const t of report.targets) if (t.origin !== 'builtin' && t.request) out.push(`- **${cell(t.name)}** request: \`${requestLine(t.request).replaceAll('`', "'")}\``); // code: *** is not emphasis
   for (const t of report.targets) for (const b of t.budgetExceeded) out.push(`- ❌ **${cell(t.name)}** over budget: ${cell(b)}`);
   if (report.problems.length > 0) {
     out.push('');

@@ -20,6 +20,7 @@ import {
   taskLines,
   verdictWord,
   viaText,
+  attachedLines,
 } from './figures.js';
 
 export interface TerminalOptions {
@@ -113,7 +114,8 @@ function colourErrors(c: ChalkInstance, r: ScenarioResult): string {
 function targetNotes(c: ChalkInstance, target: TargetReport): string[] {
   const via = viaText(target.scenarios[0]);
   const lines = [`${c.bold(target.name)}${c.dim(via)}: ${target.reason}`];
-  if (target.origin === 'user' && target.request) lines.push(c.dim(`  request: ${requestLine(target.request)}`));
+  if (target.origin !== 'builtin' && target.request) lines.push(c.dim(`  request: ${requestLine(target.request)}`));
+  for (const line of attachedLines(target)) lines.push(c.dim(`  ${line}`));
   for (const result of target.scenarios) {
     const notes: string[] = [];
     const growth = growthText(result);

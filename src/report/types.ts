@@ -63,7 +63,8 @@ export interface RunProblem {
 
 export interface TargetReport {
   name: string;
-  origin: 'builtin' | 'user';
+  /** 'attached': a server that was running before the run and still runs after it (see `attached`). */
+  origin: 'builtin' | 'user' | 'attached';
   probe: string;
   expect: Expectation;
   /** Worst verdict over this target's scenarios ('inconclusive' when none finished). */
@@ -79,9 +80,43 @@ export interface TargetReport {
   handles: { perDisconnect: number | null; ci95: [number, number] | null };
   liveWorkers: { perDisconnect: number | null; atEnd: number | null } | null;
   decidingScenario: string | null;
+  /** Present for an attached target: which process it was, and what attaching changed in it. */
+  attached?: AttachedReport;
   /** What the clients sent, header values redacted (`***`) but for content-type, accept and a few like them. */
   request?: RequestSummary;
   scenarios: ScenarioResult[];
+}
+
+/**
+ * A server we attached to rather than started: its scenarios ran one after another on this one process
+ * (no fresh start between them, so they are not independent), each with its warm-up, and were not broken
+ * down by way of hanging up (that needs fresh starts).
+ */
+export interface AttachedReport {
+  /** The origin load went to (`http://127.0.0.1:3000`). */
+  url: string;
+  /** The process read through /proc and the inspector; null when none could be found. */
+  pid: number | null;
+  /** 'flag': given with --pid; 'port': found as the owner of the URL's listening socket. */
+  pidFrom: 'flag' | 'port' | null;
+  /** Its command line, as /proc shows it. */
+  command: string | null;
+  /** A Node process read over its inspector; null for other probes. */
+  inspector: InspectorReport | null;
+  /**
+   * The mock upstream the server was pointed at (`--upstream`), whose counters say whether cancellation
+   * reached it; null: that check is unknown.
+   */
+  upstream: string | null;
+}
+
+/** A Node target's inspector, as this run found and left it. */
+export interface InspectorReport {
+  port: number;
+  /** Opened by this run (SIGUSR1) rather than open before (`--inspect`): only then is it closed at the end. */
+  openedByRun: boolean;
+  /** Seen closed after the run; null when it was open before and so left open. */
+  closed: boolean | null;
 }
 
 export interface ScenarioResult {

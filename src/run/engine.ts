@@ -1,7 +1,8 @@
 /**
  * The orchestration of one run: start the upstream, then for each target and scenario start the target
- * fresh, warm it up, take a settled baseline, run the measured cycles (load, settle, sample), judge the
- * series, stop the target. Measure here, decide in analysis/, print in report/.
+ * fresh (or, for a server that runs already, attach to it once for every scenario), warm it up, take a
+ * settled baseline, run the measured cycles (load, settle, sample), judge the series, stop the target
+ * (detach). Measure here, decide in analysis/, print in report/.
  *
  * Problems with targets (would not start, died) never throw out of here: they are recorded in the report,
  * the other targets still run, and the report is marked incomplete. Only an interruption ends the run
@@ -16,14 +17,15 @@ import { createRng, deriveSeed, planBehaviours } from '../load/plan.js';
 import type { Scenario } from '../load/scenario.js';
 import { runSteadyLoad } from '../load/steady.js';
 import { ProbeHub } from '../probe/hub.js';
-import { createProbes, type Probes } from '../probe/registry.js';
+import { createAttachProbes, createProbes, type Probes } from '../probe/registry.js';
 import type { Budgets, LeakcheckReport, RunProblem, ScenarioResult, TargetReport } from '../report/types.js';
 import { REPORT_SCHEMA_VERSION } from '../report/types.js';
 import { RUN_MARKER_ENV } from '../targets/descendants.js';
 import { startTarget } from '../targets/spawned.js';
 import { ProcessSupervisor } from '../targets/supervisor.js';
-import type { TargetSpec } from '../targets/target.js';
-import { startUpstream, type RunningUpstream } from '../targets/upstream.js';
+import type { Target, TargetSpec } from '../targets/target.js';
+import { startUpstream, upstreamAt, type RunningUpstream, type UpstreamCounters } from '../targets/upstream.js';
+import { attachTarget, type AttachedTarget } from '../targets/attached.js';
 import { breakDown, type BreakdownMode } from './breakdown.js';
 import { measureScenario, type MeasureDeps } from './measure.js';
 
@@ -96,6 +98,7 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
   let interrupted = false;
   const hub = await ProbeHub.start();
   const probes = createProbes(hub);
+  const attachProbes = createAttachProbes();
   // One fatal error (a bug, not a target's failure) stops the targets still running beside it.
   const stopAll = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stopAll.signal]) : stopAll.signal;
@@ -111,23 +114,25 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
   // Snapshot reading that goes on beside the other targets' runs (see MeasureContext.deferAttribution).
   const attributions: Promise<void>[] = [];
 
-  /** Every scenario of one target, in order, against an upstream of its own (so its counters are its own). */
+  /**
+   * Every scenario of one target, in order: a started target against an upstream of its own (so its
+   * counters are its own) and fresh for each scenario; an attached one attached to once for them all.
+   */
   const runTarget = async (spec: TargetSpec, t: number): Promise<void> => {
     const results: ScenarioResult[] = [];
-    let upstream: RunningUpstream | null = null;
+    const lifecycle = spec.origin === 'attached' ? attachedLifecycle(spec) : startedLifecycle(spec);
     try {
-      upstream = await startUpstream(supervisor, { ...options.upstream, startTimeoutMs: options.startTimeoutMs });
-      emit({ type: 'upstream-ready', target: spec.name, url: upstream.baseUrl });
       for (const scenario of options.scenarios) {
         if (signal.aborted) throw new InterruptedError('interrupted');
-        emit({ type: 'target-start', target: spec.name, scenario: scenario.name });
         try {
-          const result = await runScenario(spec, scenario, {
+          const upstreamServer = await lifecycle.upstream();
+          emit({ type: 'target-start', target: spec.name, scenario: scenario.name });
+          const result = await lifecycle.measure(scenario, {
             ...options,
             signal,
             supervisor,
             probes,
-            upstreamServer: upstream!,
+            upstreamServer,
             instance: `${t}.${results.length}`,
             emit,
             problem,
@@ -150,19 +155,64 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
             message: error.message,
             stderrTail: 'stderrTail' in error ? (error.stderrTail as string[]) : undefined,
           });
-          // A target that cannot start will not start for the next scenario either.
-          if (error.code === 'LEAKCHECK_TARGET_START') break;
+          // A target that cannot start will not start for the next scenario either; an attached one that
+          // died is gone for the next too.
+          if (error.code === 'LEAKCHECK_TARGET_START' || (spec.origin === 'attached' && error.code === 'LEAKCHECK_TARGET_DIED')) break;
         }
       }
     } finally {
       // Whatever ended this target's run, the scenarios it finished are reported; its upstream goes
-      // (an idle process next to the other targets' measurements is a neighbour for nothing).
+      // (an idle process next to the other targets' measurements is a neighbour for nothing), and an
+      // attached target is detached from.
+      const extra = await lifecycle.end();
       targetReports[t] = {
         ...summariseTarget(spec, results, options.budgets ?? {}),
         request: summarizeRequest(spec.request, results.find((r) => r.framing)?.framing ?? null),
+        ...extra,
       };
-      await upstream?.stop();
     }
+  };
+
+  /** A target we start: its own upstream, a fresh start per scenario (and per breakdown arm). */
+  const startedLifecycle = (spec: TargetSpec): Lifecycle => {
+    let upstream: RunningUpstream | null = null;
+    return {
+      upstream: async () => {
+        if (!upstream) {
+          upstream = await startUpstream(supervisor, { ...options.upstream, startTimeoutMs: options.startTimeoutMs });
+          emit({ type: 'upstream-ready', target: spec.name, url: upstream.baseUrl });
+        }
+        return upstream;
+      },
+      measure: (scenario, ctx) => runScenario(spec, scenario, ctx),
+      end: async () => {
+        await upstream?.stop();
+        return {};
+      },
+    };
+  };
+
+  /**
+   * A target that runs already: attached to once, with the first scenario, for every scenario (so they
+   * are not independent, and there is no fresh start for a breakdown), read through the upstream it was
+   * pointed at when named (else that check is unknown), and detached from at the end, left running.
+   */
+  const attachedLifecycle = (spec: TargetSpec): Lifecycle => {
+    const upstream: UpstreamCounters = spec.attach?.upstream ? upstreamAt(spec.attach.upstream) : { baseUrl: '', stats: async () => null };
+    let target: AttachedTarget | null = null;
+    return {
+      upstream: async () => upstream,
+      measure: async (scenario, ctx) => {
+        target ??= await attachTarget(spec, { probes: attachProbes, startTimeoutMs: options.startTimeoutMs, signal });
+        return measureOn(target, scenario, ctx, true);
+      },
+      end: async () => {
+        await target?.stop();
+        return {
+          attached: target?.report() ?? { url: spec.attach?.url ?? '', pid: null, pidFrom: null, command: null, inspector: null, upstream: spec.attach?.upstream ?? null },
+        };
+      },
+    };
   };
 
   // Side by side, TARGETS_AT_ONCE at a time (see RunOptions.parallel); one after another on request.
@@ -249,6 +299,15 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
   };
 }
 
+/** How a target comes to run for its scenarios and what is left of it after them. */
+interface Lifecycle {
+  /** The upstream whose counters this target's results read. */
+  upstream(): Promise<UpstreamCounters>;
+  measure(scenario: Scenario, ctx: MeasureContext): Promise<ScenarioResult>;
+  /** Stops what this target's run started (never an attached server); what its report adds. */
+  end(): Promise<Partial<TargetReport>>;
+}
+
 /**
  * SIGTERM-to-SIGKILL grace for an interrupted run. Shorter than the supervisor's default: the user asked
  * to stop, and a target inside a heap snapshot cannot run its SIGTERM handler until the snapshot ends.
@@ -287,10 +346,11 @@ async function harnessAtEnd(
   return { rssStartBytes: start.rssBytes, rssPeakBytes: Math.max(rssPeakBytes, rssEndBytes), rssEndBytes, leftOpen };
 }
 
-interface MeasureContext extends RunOptions {
+export interface MeasureContext extends RunOptions {
   supervisor: ProcessSupervisor;
   probes: Probes;
-  upstreamServer: RunningUpstream;
+  /** Counters of the upstream the target was pointed at (a started target's own, or `--upstream`'s). */
+  upstreamServer: UpstreamCounters;
   instance: string;
   emit: (event: RunEvent) => void;
   problem: (problem: RunProblem) => void;
@@ -326,40 +386,8 @@ async function measureFresh(spec: TargetSpec, scenario: Scenario, ctx: MeasureCo
     instance: ctx.instance,
     signal: ctx.signal,
   });
-  const endpoint = { origin: target.origin, request: spec.request };
   try {
-    const depsFor = (scenario: Scenario): MeasureDeps => ({
-      batch: (label, count) => {
-        // The same script for every target: the seed depends on scenario and phase, never on the target.
-        const planned = planBehaviours(scenario.mix, count, createRng(deriveSeed(ctx.seed, `${scenario.name}/${label}`)));
-        // Full-length streams first: started last, one of them would hold the whole batch open for a
-        // stream's length (~1 s); started first, they run beside the disconnects. Same order for every target.
-        const behaviours = [...planned.filter((b) => b.kind === 'complete'), ...planned.filter((b) => b.kind !== 'complete')];
-        return runBatch(endpoint, behaviours, {
-          concurrency: scenario.concurrency,
-          arrivalRate: scenario.arrivalRate,
-          signal: ctx.signal,
-          idPrefix: `${ctx.instance}-${label}`,
-          onProgress: (done, total) => ctx.emit({ type: 'progress', target: spec.name, scenario: scenario.name, done, total }),
-        });
-      },
-      settle: () => sleep(ctx.settleMs, ctx.signal),
-      upstreamStats: () => ctx.upstreamServer.stats(),
-      steadyLoad: (connections, signal) =>
-        runSteadyLoad(endpoint, { connections, signal }).then((r) => ({
-          connections,
-          requests: r.requests,
-          completedStreams: r.completedStreams,
-          errors: r.errors,
-          throughputStreamsPerSec: r.throughputStreamsPerSec,
-        })),
-      evidence: { directory: ctx.snapshotDir ?? null, name: `${spec.name}-${scenario.name}`, signal: ctx.signal },
-      quiet: ctx.attributionsSettled,
-      defer: ctx.deferAttribution,
-      phase: (name, cycle, cycles) => ctx.emit({ type: 'phase', target: spec.name, scenario: scenario.name, phase: name, cycle, cycles }),
-    });
-    const deps = depsFor(scenario);
-    return await measureScenario(target, scenario, withEvidence ? deps : { ...deps, evidence: null, steadyLoad: async () => null });
+    return await measureOn(target, scenario, ctx, withEvidence);
   } finally {
     const { stillListening } = await target.stop();
     for (const holder of stillListening) {
@@ -373,6 +401,44 @@ async function measureFresh(spec: TargetSpec, scenario: Scenario, ctx: MeasureCo
       });
     }
   }
+}
+
+/** Measures one scenario on a running target (with evidence or without); starting and stopping it are the caller's. */
+export async function measureOn(target: Target, scenario: Scenario, ctx: MeasureContext, withEvidence: boolean): Promise<ScenarioResult> {
+  const spec = target.spec;
+  const endpoint = { origin: target.origin, request: spec.request };
+  const depsFor = (scenario: Scenario): MeasureDeps => ({
+    batch: (label, count) => {
+      // The same script for every target: the seed depends on scenario and phase, never on the target.
+      const planned = planBehaviours(scenario.mix, count, createRng(deriveSeed(ctx.seed, `${scenario.name}/${label}`)));
+      // Full-length streams first: started last, one of them would hold the whole batch open for a
+      // stream's length (~1 s); started first, they run beside the disconnects. Same order for every target.
+      const behaviours = [...planned.filter((b) => b.kind === 'complete'), ...planned.filter((b) => b.kind !== 'complete')];
+      return runBatch(endpoint, behaviours, {
+        concurrency: scenario.concurrency,
+        arrivalRate: scenario.arrivalRate,
+        signal: ctx.signal,
+        idPrefix: `${ctx.instance}-${label}`,
+        onProgress: (done, total) => ctx.emit({ type: 'progress', target: spec.name, scenario: scenario.name, done, total }),
+      });
+    },
+    settle: () => sleep(ctx.settleMs, ctx.signal),
+    upstreamStats: () => ctx.upstreamServer.stats(),
+    steadyLoad: (connections, signal) =>
+      runSteadyLoad(endpoint, { connections, signal }).then((r) => ({
+        connections,
+        requests: r.requests,
+        completedStreams: r.completedStreams,
+        errors: r.errors,
+        throughputStreamsPerSec: r.throughputStreamsPerSec,
+      })),
+    evidence: { directory: ctx.snapshotDir ?? null, name: `${spec.name}-${scenario.name}`, signal: ctx.signal },
+    quiet: ctx.attributionsSettled,
+    defer: ctx.deferAttribution,
+    phase: (name, cycle, cycles) => ctx.emit({ type: 'phase', target: spec.name, scenario: scenario.name, phase: name, cycle, cycles }),
+  });
+  const deps = depsFor(scenario);
+  return measureScenario(target, scenario, withEvidence ? deps : { ...deps, evidence: null, steadyLoad: async () => null });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

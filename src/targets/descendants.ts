@@ -7,7 +7,8 @@
  *
  * Linux only (/proc); elsewhere nothing is found and process groups remain the only net.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { commandOf, pidsListeningOn } from './sockets.js';
 
 /** `STREAMER_LEAKCHECK_RUN=<supervisor id>:<child number>`: a supervisor sweeps its id, a child its exact value. */
 export const RUN_MARKER_ENV = 'STREAMER_LEAKCHECK_RUN';
@@ -97,48 +98,5 @@ export interface PortHolder {
 
 /** Who listens on `port` (IPv4 or IPv6), from /proc/net/tcp{,6} and /proc/PID/fd; empty when nobody or unknown. */
 export function listenersOf(port: number): PortHolder[] {
-  const inodes = new Set<string>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = readFileSync(table, 'latin1');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      // local_address is HEX_IP:HEX_PORT; state 0A is LISTEN; the inode is the tenth field.
-      if (fields.length < 10 || fields[3] !== '0A') continue;
-      if (Number.parseInt(fields[1]!.split(':')[1] ?? '', 16) === port) inodes.add(fields[9]!);
-    }
-  }
-  if (inodes.size === 0) return [];
-  const holders: PortHolder[] = [];
-  for (const pid of pids()) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    const holds = fds.some((fd) => {
-      try {
-        const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
-        return link.startsWith('socket:[') && inodes.has(link.slice(8, -1));
-      } catch {
-        return false;
-      }
-    });
-    if (holds) holders.push({ pid, command: commandOf(pid) });
-  }
-  return holders;
-}
-
-function commandOf(pid: number): string {
-  try {
-    const text = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-    return text.length > 120 ? `${text.slice(0, 119)}…` : text;
-  } catch {
-    return '?';
-  }
+  return pidsListeningOn(port).map((pid) => ({ pid, command: commandOf(pid) }));
 }

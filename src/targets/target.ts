@@ -1,8 +1,9 @@
 /**
  * A target: a server under test. The run holds it through this contract (its origin, samples, evidence,
- * death and stop) and never asks how it came to run: today every target is a process we start fresh for
- * each scenario (spawned.ts), so that what one scenario leaves behind cannot bleed into the next and
- * because variance lives between processes more than within one; a target we attach to is another.
+ * death and stop) and never asks how it came to run: a process we start fresh for each scenario
+ * (spawned.ts), so that what one scenario leaves behind cannot bleed into the next and because variance
+ * lives between processes more than within one; or a server that runs already, attached to once for
+ * all scenarios and left running (attached.ts).
  */
 import { compiled } from '../core/paths.js';
 import { defaultRequest, type StreamRequest } from '../load/request.js';
@@ -12,10 +13,23 @@ export type Expectation = 'leak' | 'clean';
 /** How a target is sampled: a probe by name, or 'auto' (see probe/registry.ts). */
 export type ProbeKind = ProbeChoice;
 
+/** A server that runs already (`--attach NAME=URL`): where it listens, and which process it is. */
+export interface AttachSpec {
+  /** Its origin on loopback, `http://127.0.0.1:3000`. */
+  url: string;
+  port: number;
+  /** `--pid`; null: the owner of the port's listening socket. */
+  pid: number | null;
+  /** The origin of the mock upstream it was pointed at (`--upstream`), read for the cancellation check; null: none. */
+  upstream: string | null;
+}
+
 export interface TargetSpec {
   name: string;
-  /** 'builtin' for the reference pair, 'user' for `--target NAME=COMMAND`. */
-  origin: 'builtin' | 'user';
+  /** 'builtin' for the reference pair, 'user' for `--target NAME=COMMAND`, 'attached' for `--attach NAME=URL`. */
+  origin: 'builtin' | 'user' | 'attached';
+  /** Set for (and only for) an attached target; `command` and `args` are then empty. */
+  attach?: AttachSpec;
   expect: Expectation;
   probe: ProbeKind;
   command: string;

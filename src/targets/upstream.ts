@@ -45,11 +45,39 @@ export function upstreamEnv(url: string): Record<string, string> {
 export const MOCK_OPENAI_API_KEY = 'sk-leakcheck-mock';
 export const MOCK_ANTHROPIC_API_KEY = 'sk-ant-leakcheck-mock';
 
-export interface RunningUpstream {
-  /** OpenAI-style base URL, e.g. http://127.0.0.1:41234/v1; a target's variables come from upstreamEnv(). */
+/** What the run reads of an upstream: its base URL and its counters. */
+export interface UpstreamCounters {
+  /** OpenAI-style base URL, e.g. http://127.0.0.1:41234/v1. */
   baseUrl: string;
-  process: ManagedProcess;
+  /** The counters now; null when the upstream cannot be read. */
   stats(): Promise<UpstreamStats | null>;
+}
+
+/**
+ * A mock upstream that runs already (`streamer-leakcheck upstream`), which an attached server was pointed
+ * at: read, never started or stopped by the run.
+ */
+export function upstreamAt(url: string): UpstreamCounters {
+  const origin = new URL(url).origin;
+  return { baseUrl: `${origin}/v1`, stats: () => countersAt(origin) };
+}
+
+/** GET /debug/vars of a mock upstream. */
+async function countersAt(origin: string): Promise<UpstreamStats | null> {
+  try {
+    const response = await request(`${origin}/debug/vars`, { headersTimeout: 5000, bodyTimeout: 5000 });
+    if (response.statusCode !== 200) {
+      await response.body.dump();
+      return null;
+    }
+    return (await response.body.json()) as UpstreamStats;
+  } catch {
+    return null;
+  }
+}
+
+export interface RunningUpstream extends UpstreamCounters {
+  process: ManagedProcess;
   stop(): Promise<void>;
 }
 
@@ -80,18 +108,7 @@ export async function startUpstream(supervisor: ProcessSupervisor, options: Upst
   return {
     baseUrl: `${origin}/v1`,
     process: child,
-    async stats() {
-      try {
-        const response = await request(`${origin}/debug/vars`, { headersTimeout: 5000, bodyTimeout: 5000 });
-        if (response.statusCode !== 200) {
-          await response.body.dump();
-          return null;
-        }
-        return (await response.body.json()) as UpstreamStats;
-      } catch {
-        return null;
-      }
-    },
+    stats: () => countersAt(origin),
     async stop() {
       await child.stop();
     },

@@ -159,7 +159,7 @@ describe('buildTargets: the request of user targets', () => {
     [{ header: ['Authorization: Bearer ${NOT_SET}'] }, /^\$\{NOT_SET\} is not set in the environment \(used in the authorization header of target api\)$/],
     [{ body: '{"key":"${ALSO_NOT_SET}"}' }, /\$\{ALSO_NOT_SET\} is not set in the environment \(used in the body of target api\)/],
     [{ request: { headers: { 'x-a': 1 } } as never }, /request\.headers\.x-a: must be a string/],
-    [{ targetRequests: { nobody: { path: '/x' } } }, /targets\.nobody\.request: no user target named nobody/],
+    [{ targetRequests: { nobody: { path: '/x' } } }, /targets\.nobody\.request: no user or attached target named nobody/],
     [{ curl: 'curl -F a=b http://h/' }, /--curl: -F: multipart/],
   ])('refuses %j with one clear line', (flags, message) => {
     expect(() => one(flags)).toThrow(UsageError);
@@ -174,5 +174,42 @@ describe('buildTargets: the request of user targets', () => {
     expect(() => buildTargets({ method: 'POST' })).toThrow(/--method sets the request of user targets/);
     expect(() => buildTargets({ header: ['a: b'] })).toThrow(/--header sets the request/);
     expect(() => buildTargets({ request: { method: 'POST' } })).toThrow(/request: sets the request of user targets/);
+  });
+});
+
+describe('attached targets (--attach, --pid, --upstream)', () => {
+  it('attaches to a loopback URL with the same request options as a started target, and no built-in pair', () => {
+    const targets = buildTargets({
+      attach: ['api=http://127.0.0.1:3000', 'v6=http://[::1]:3001/'],
+      pid: ['api=4242'],
+      upstream: ['api=http://127.0.0.1:8090'],
+      path: '/v1/chat/{id}',
+      expect: ['api=leak'],
+      probe: ['v6=proc'],
+    });
+    expect(targets.map((t) => t.name)).toEqual(['api', 'v6']);
+    expect(targets[0]).toMatchObject({
+      origin: 'attached',
+      expect: 'leak',
+      probe: 'auto',
+      attach: { url: 'http://127.0.0.1:3000', port: 3000, pid: 4242, upstream: 'http://127.0.0.1:8090' },
+      request: { method: 'GET', pathTemplate: '/v1/chat/{id}' },
+    });
+    expect(targets[1]).toMatchObject({ probe: 'proc', attach: { url: 'http://[::1]:3001', pid: null, upstream: null } });
+  });
+
+  it.each([
+    [{ attach: ['api=http://192.168.1.5:3000'] }, /^--attach api=http:\/\/192\.168\.1\.5:3000: 192\.168\.1\.5 is not a loopback address/],
+    [{ attach: ['api=http://localhost:3000'] }, /not localhost/],
+    [{ attach: ['api'] }, /--attach "api": expected NAME=VALUE/],
+    [{ attach: ['a=http://127.0.0.1:3000', 'b=http://127.0.0.1:3000'] }, /b=http:\/\/127\.0\.0\.1:3000: a attaches to http:\/\/127\.0\.0\.1:3000 already/],
+    [{ attach: ['api=http://127.0.0.1:3000'], target: ['api=npm start'] }, /two targets have that name/],
+    [{ attach: ['api=http://127.0.0.1:3000'], pid: ['api=abc'] }, /^--pid api=abc: expected a process id/],
+    [{ attach: ['api=http://127.0.0.1:3000'], pid: ['web=12'] }, /^--pid web=12: no attached target named web \(--pid goes with --attach web=URL\)/],
+    [{ target: ['api=npm start'], pid: ['api=12'] }, /^--pid api=12: no attached target named api/],
+    [{ attach: ['api=http://127.0.0.1:3000'], upstream: ['api=http://10.1.1.1:8090'] }, /^--upstream api=http:\/\/10\.1\.1\.1:8090: 10\.1\.1\.1 is not a loopback address/],
+  ])('refuses %j with one clear line', (flags, message) => {
+    expect(() => buildTargets(flags)).toThrow(UsageError);
+    expect(() => buildTargets(flags)).toThrow(message);
   });
 });

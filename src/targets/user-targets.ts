@@ -1,6 +1,6 @@
 /**
- * From command-line flags to the list of targets a run measures: `--target NAME=COMMAND`, `--expect`,
- * `--probe`, `--builtin`, `--self-check`, `--node`, `--python`, and the request user targets are sent
+ * From command-line flags to the list of targets a run measures: `--target NAME=COMMAND`, `--attach
+ * NAME=URL` (with `--pid`, `--upstream`), `--expect`, `--probe`, `--builtin`, `--self-check`, `--node`, `--python`, and the request user targets are sent
  * (`--method`, `--path`, `--header`, `--body`, `--framing`, `--curl`, a config file's `request`). Pure but
  * for reading the environment and looking for the `--node`/`--python` files; every mistake is a
  * UsageError naming the flag.
@@ -13,6 +13,7 @@ import { isProbeChoice } from '../probe/probe.js';
 import { parseCurl } from '../load/curl.js';
 import { FRAMINGS, type FramingChoice } from '../load/framing/index.js';
 import { envReferences, parseJsonTemplate, type StreamRequest } from '../load/request.js';
+import { loopbackOrigin, pidOf } from './attach-spec.js';
 import { builtinGoTarget, builtinPythonTarget, builtinTarget, DEFAULT_PYTHON, DEFAULT_STREAM_PATH, type Expectation, type ProbeKind, type TargetSpec } from './target.js';
 
 /** A request as a config file or leakcheck() gives it: each field given replaces the one below it. */
@@ -53,6 +54,12 @@ export interface TargetFlags {
   node?: string;
   /** The interpreter of the Python reference pair. Default: STREAMER_LEAKCHECK_PYTHON, else python3. */
   python?: string;
+  /** 'NAME=URL': a server that runs already, on loopback. */
+  attach?: string[];
+  /** 'NAME=PID': the process of an attached server (default: the owner of its port's listening socket). */
+  pid?: string[];
+  /** 'NAME=URL': the mock upstream (`streamer-leakcheck upstream`) an attached server was pointed at. */
+  upstream?: string[];
 }
 
 export interface BuildContext {
@@ -303,9 +310,10 @@ export function buildTargets(flags: TargetFlags, goBinary?: string, context: Bui
     builtins.add(value);
   }
   const userTargets = flags.target ?? [];
+  const attachTargets = flags.attach ?? [];
   if (flags.selfCheck) add({ ...builtinTarget('old', node), name: 'self-check' });
   // No targets and no --builtin: the Node pair, the default run. Otherwise exactly what was asked for.
-  if (builtins.has('node') || (userTargets.length === 0 && builtins.size === 0)) {
+  if (builtins.has('node') || (userTargets.length === 0 && attachTargets.length === 0 && builtins.size === 0)) {
     add(builtinTarget('old', node));
     add(builtinTarget('new', node));
   }
@@ -319,18 +327,18 @@ export function buildTargets(flags: TargetFlags, goBinary?: string, context: Bui
     add(builtinPythonTarget('new', python));
   }
   const userNames = new Set<string>();
+  /** The request of a user or attached target: the shared layer, its own, --curl's, the flags'. */
+  const requestOf = (name: string, where: string) => {
+    const own = flags.targetRequests?.[name];
+    const request = resolveRequest([shared, own === undefined ? {} : checkOptions(own, `${where}.${name}.request`), curl?.layer ?? {}, flagRequest]);
+    checkEnvironment(request, name, env);
+    return request;
+  };
   for (const value of userTargets) {
     const [name, command] = splitPair('--target', value);
     if (!command.trim()) throw new UsageError(`--target ${name}=: the command is empty`);
     userNames.add(name);
-    const own = flags.targetRequests?.[name];
-    const request = resolveRequest([
-      shared,
-      own === undefined ? {} : checkOptions(own, `targets.${name}.request`),
-      curl?.layer ?? {},
-      flagRequest,
-    ]);
-    checkEnvironment(request, name, env);
+    const request = requestOf(name, 'targets');
     add({
       name,
       origin: 'user',
@@ -344,14 +352,51 @@ export function buildTargets(flags: TargetFlags, goBinary?: string, context: Bui
       ...(userEnv ? { env: userEnv } : {}),
     });
   }
+  for (const value of attachTargets) {
+    const [name, url] = splitPair('--attach', value);
+    const origin = loopbackOrigin(url.trim());
+    if ('problem' in origin) throw new UsageError(`--attach ${name}=${url.slice(0, 80)}: ${origin.problem}`);
+    const same = targets.find((t) => t.attach?.url === origin.origin);
+    if (same) throw new UsageError(`--attach ${name}=${url}: ${same.name} attaches to ${origin.origin} already`);
+    userNames.add(name);
+    add({
+      name,
+      origin: 'attached',
+      expect: 'clean',
+      probe: 'auto',
+      command: '',
+      args: [],
+      shell: false,
+      request: requestOf(name, 'attach'),
+      workersGauge: false,
+      attach: { url: origin.origin, port: origin.port, pid: null, upstream: null },
+    });
+  }
+  const attachedNamed = (flag: string, name: string, value: string) => {
+    const target = targets.find((t) => t.name === name);
+    if (!target?.attach) throw new UsageError(`${flag} ${name}=${value}: no attached target named ${name} (${flag} goes with --attach ${name}=URL)`);
+    return target.attach;
+  };
+  for (const value of flags.pid ?? []) {
+    const [name, text] = splitPair('--pid', value);
+    const pid = pidOf(text);
+    if (typeof pid !== 'number') throw new UsageError(`--pid ${name}=${text.slice(0, 20)}: ${pid.problem}`);
+    attachedNamed('--pid', name, text).pid = pid;
+  }
+  for (const value of flags.upstream ?? []) {
+    const [name, url] = splitPair('--upstream', value);
+    const origin = loopbackOrigin(url.trim());
+    if ('problem' in origin) throw new UsageError(`--upstream ${name}=${url.slice(0, 80)}: ${origin.problem}`);
+    attachedNamed('--upstream', name, url).upstream = origin.origin;
+  }
   // A request option with no target to send it to would be silently dropped: say so instead.
   if (userNames.size === 0) {
     const given = [...REQUEST_FLAGS.filter((flag) => flags[flag] !== undefined && flags[flag]?.length !== 0), ...(flags.path !== undefined ? ['path'] : [])];
-    if (given.length > 0) throw new UsageError(`--${given[0]} sets the request of user targets (--target NAME=COMMAND); the built-in servers take their own GET`);
+    if (given.length > 0) throw new UsageError(`--${given[0]} sets the request of user targets (--target NAME=COMMAND, --attach NAME=URL); the built-in servers take their own GET`);
     if (flags.request !== undefined) throw new UsageError('request: sets the request of user targets (targets); the built-in servers take their own GET');
   }
   for (const name of Object.keys(flags.targetRequests ?? {})) {
-    if (!userNames.has(name)) throw new UsageError(`targets.${name}.request: no user target named ${name}`);
+    if (!userNames.has(name)) throw new UsageError(`targets.${name}.request: no user or attached target named ${name}`);
   }
   if (curl) context.note?.(curl.note);
 
