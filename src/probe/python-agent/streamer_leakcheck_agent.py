@@ -29,8 +29,10 @@ TRACEMALLOC_ENV = "STREAMER_LEAKCHECK_PROBE_TRACEMALLOC"
 
 # Frames of the call that created a coroutine, kept by the interpreter in `cr_origin` ("created at"):
 # enough to climb out of a library that makes the coroutine for the program (anyio 3.6's start_soon
-# makes it in _spawn: the program's call is the third frame) and out of a helper or two of its own.
-ORIGIN_DEPTH = 8
+# makes it in _spawn: the program's call is the third frame). Each frame costs every coroutine the
+# program makes: on the fixed FastAPI 4 added ~16% CPU per disconnect, 8 ~54%
+# (docs/measurements.md#python-tracemalloc).
+ORIGIN_DEPTH = 4
 # The source line shown with a place ("waiting at `await queue.put(chunk)`"), cut to this length.
 CODE_CHARS = 100
 # Frames walked down an await chain, and frames kept per group as its example stack.
