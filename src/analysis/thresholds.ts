@@ -252,8 +252,8 @@ export const PY_GC_OBJECTS: MetricSpec = {
 };
 
 /**
- * tracemalloc's traced memory, when it runs (off by default: it cost the servers 2-4x the agent's CPU
- * per disconnect; docs/measurements.md#python-tracemalloc): the Python heap in bytes, independent of
+ * tracemalloc's traced memory, when it runs (off by default: it cost the servers 2.7-3.4x the agent's
+ * CPU per disconnect; docs/measurements.md#python-tracemalloc): the Python heap in bytes, independent of
  * pymalloc's arenas. A leaked producer held 6.8 KB (FastAPI) to 46 KB (py-old, its upstream's unread
  * answer) per disconnect.
  * - noise 100 KB: the clean FastAPI swung up to 79 KB between cycles (uvicorn's keep-alive timers, as
