@@ -16,9 +16,22 @@
  *      killed with SIGKILL, with the reference pair and a user target that daemonized out of its
  *      process group; after each, every process carrying the run's mark is counted (the figure: 0).
  *
- * Options: --runs N (default 20), --only time|rate|framing|sensitivity|soak|snapshot|goroutine-dump|faults (repeatable), --sensitivity-runs N
- * (default 5), --soak-clients N (default 100 000), --sequential: time the default runs, and run the
- * sensitivity pairs, with the targets one after another (`run --no-parallel`) instead of side by side.
+ *   8. python: the Python pair (`run --builtin python`) and the FastAPI leaky/fixed pair
+ *      (test/fixtures/python/fastapi_app.py on Debian's uvicorn), --runs runs each (default 10): old leak
+ *      and new clean every time, wall time, and the clean twins' figures the Python noise floors are set
+ *      from (per-cycle change and slope of pending tasks, allocated blocks and GC-tracked objects).
+ *   9. python-overhead: the CPU a Python server spends per disconnect read through /proc only, with the
+ *      agent, and with the agent and tracemalloc (docs/measurements.md#python-tracemalloc).
+ *  10. node-versions: the reference pair (`run --node`) on Node 20, 22 and 24 (22 and 24 from the npm
+ *      registry into a cache, as test/node-versions.test.ts gets them), --runs runs each: verdicts and
+ *      attribution (heap snapshots read, the retained groups and their paths).
+ *
+ * Options: --runs N (default 20; 10 for python and node-versions), --only
+ * time|rate|framing|sensitivity|soak|snapshot|goroutine-dump|faults|python|python-overhead|node-versions
+ * (repeatable), --sensitivity-runs N (default 5), --rounds N (python-overhead, default 3), --soak-clients
+ * N (default 100 000), --sequential: time the default runs, and run the sensitivity pairs, with the
+ * targets one after another (`run --no-parallel`) instead of side by side. python, python-overhead and
+ * node-versions run only when --only names them: they need Debian's FastAPI, or the npm registry.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -36,7 +49,7 @@ import { findFreePort, waitForPort } from '../src/targets/ports.js';
 import { ProcessSupervisor } from '../src/targets/supervisor.js';
 import { createProbes } from '../src/probe/registry.js';
 import { startTarget } from '../src/targets/spawned.js';
-import { builtinGoTarget, builtinTarget, type TargetSpec } from '../src/targets/target.js';
+import { builtinGoTarget, builtinPythonTarget, builtinTarget, type TargetSpec } from '../src/targets/target.js';
 import { startUpstream } from '../src/targets/upstream.js';
 
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'streamer-leakcheck.js');
@@ -512,6 +525,279 @@ async function goroutineDumpCost(): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Python and Node versions
+
+const PYTHON_FIXTURES = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'python');
+/** Debian's FastAPI and uvicorn are seen by this interpreter only. */
+const SYSTEM_PYTHON = '/usr/bin/python3';
+const UVICORN = `${SYSTEM_PYTHON} -m uvicorn fastapi_app:app --http h11 --port $PORT --log-level warning`;
+
+interface CliRun {
+  code: number | null;
+  ms: number;
+  report: LeakcheckReport | null;
+}
+
+/** One `streamer-leakcheck run` in its own process, as a user runs it: its exit code, wall time and report. */
+async function cliRun(args: string[], options: { cwd?: string; json: string }): Promise<CliRun> {
+  const started = Date.now();
+  const code = await new Promise<number | null>((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'run', ...args, '--no-report', '--no-progress', '--json', options.json], {
+      cwd: options.cwd ?? PACKAGE_ROOT,
+      stdio: 'ignore',
+    });
+    child.on('close', resolve);
+  });
+  const ms = Date.now() - started;
+  const report = await readFile(options.json, 'utf8').then((text) => JSON.parse(text) as LeakcheckReport, () => null);
+  return { code, ms, report };
+}
+
+/** Per-cycle changes (sample to sample of the judged series) and the slope of one metric of one target's first scenario. */
+function cycleFigures(target: LeakcheckReport['targets'][number], key: string): { changes: number[]; perDisconnect: number | null } {
+  const scenario = target.scenarios[0];
+  if (!scenario) return { changes: [], perDisconnect: null };
+  const values = scenario.samples.map((row) => (row as unknown as Record<string, number | undefined>)[key]);
+  const changes: number[] = [];
+  for (let i = 1; i < values.length; i++) {
+    const [a, b] = [values[i - 1], values[i]];
+    if (typeof a === 'number' && typeof b === 'number') changes.push(b - a);
+  }
+  return { changes, perDisconnect: scenario.metrics.find((m) => m.key === key)?.perDisconnect ?? null };
+}
+
+const PYTHON_FLOOR_METRICS = ['pendingTasks', 'allocatedBlocks', 'gcObjects'] as const;
+
+async function pythonPairs(runs: number): Promise<void> {
+  console.log(`\n## 8. python: the Python pair and the FastAPI pair, ${runs} runs each, mixed scenario, targets side by side`);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'leakcheck-bench-py-'));
+  const pairs = [
+    { name: 'python pair', old: 'py-old', new: 'py-new', args: ['--builtin', 'python'], cwd: PACKAGE_ROOT },
+    {
+      name: 'FastAPI pair',
+      old: 'fa-old',
+      new: 'fa-new',
+      args: ['--target', `fa-old=${UVICORN}`, '--expect', 'fa-old=leak', '--target', `fa-new=VARIANT=new ${UVICORN}`],
+      cwd: PYTHON_FIXTURES,
+    },
+  ];
+  try {
+    for (const pair of pairs) {
+      const wallMs: number[] = [];
+      let oldLeak = 0;
+      let newClean = 0;
+      let noReport = 0;
+      const oldTasks: number[] = [];
+      const floors = new Map<string, { changes: number[]; slopes: number[] }>(PYTHON_FLOOR_METRICS.map((key) => [key, { changes: [], slopes: [] }]));
+      for (let i = 1; i <= runs; i++) {
+        const { code, ms, report } = await cliRun([...pair.args, '--seed', String(3000 + i)], { cwd: pair.cwd, json: path.join(dir, `${pair.old}-${i}.json`) });
+        wallMs.push(ms);
+        const old = report?.targets.find((t) => t.name === pair.old);
+        const fixed = report?.targets.find((t) => t.name === pair.new);
+        if (!old || !fixed) {
+          noReport++;
+          console.log(`${pair.name} run ${i}: exit ${code}, ${(ms / 1000).toFixed(1)} s, no report`);
+          continue;
+        }
+        if (old.verdict === 'leak') oldLeak++;
+        if (fixed.verdict === 'clean') newClean++;
+        const tasks = old.scenarios[0]?.metrics.find((m) => m.key === 'pendingTasks')?.perDisconnect ?? NaN;
+        if (Number.isFinite(tasks)) oldTasks.push(tasks);
+        const top = old.scenarios[0]?.taskGrowth?.groups[0];
+        const figures = PYTHON_FLOOR_METRICS.map((key) => {
+          const { changes, perDisconnect } = cycleFigures(fixed, key);
+          floors.get(key)!.changes.push(...changes);
+          if (perDisconnect !== null) floors.get(key)!.slopes.push(perDisconnect);
+          return `${key} ${changes.map((c) => (c > 0 ? `+${c}` : String(c))).join(' ')}`;
+        });
+        const oldRate = (key: string) => old.scenarios[0]?.metrics.find((m) => m.key === key)?.perDisconnect?.toFixed(1) ?? '-';
+        console.log(
+          `${pair.name} run ${i}: exit ${code}, ${(ms / 1000).toFixed(1)} s, ${pair.old}=${old.verdict} (${tasks.toFixed(2)} tasks, ` +
+            `${oldRate('allocatedBlocks')} blocks, ${oldRate('gcObjects')} objects per disconnect` +
+            `${top ? `, top group [${top.state}] ${top.function} at ${top.location}, created by ${top.createdBy}` : ', no task group'}) ` +
+            `${pair.new}=${fixed.verdict}`,
+        );
+        console.log(`  ${pair.new} per cycle: ${figures.join('; ')}`);
+        if (fixed.verdict !== 'clean') console.log(`  ${pair.new}: ${fixed.reason}`);
+        if (old.verdict !== 'leak') console.log(`  ${pair.old}: ${old.reason}`);
+        for (const problem of report!.problems) console.log(`  problem: ${JSON.stringify(problem).slice(0, 400)}`);
+      }
+      console.log(
+        `${pair.name}: ${pair.old} leak ${oldLeak}/${runs}, ${pair.new} clean ${newClean}/${runs}, no report ${noReport}; ` +
+          `wall median ${(median(wallMs) / 1000).toFixed(1)} s, max ${(Math.max(...wallMs) / 1000).toFixed(1)} s; ` +
+          `${pair.old} tasks per disconnect ${Math.min(...oldTasks).toFixed(2)}–${Math.max(...oldTasks).toFixed(2)}`,
+      );
+      for (const [key, { changes, slopes }] of floors) {
+        if (changes.length === 0) continue;
+        const largest = Math.max(...changes.map(Math.abs));
+        console.log(
+          `  ${pair.new} ${key}: ${changes.length} cycles moved ${Math.min(...changes)}…+${Math.max(...changes)} (largest |change| ${largest}); ` +
+            `slopes per disconnect ${Math.min(...slopes).toFixed(3)}…${Math.max(...slopes).toFixed(3)}`,
+        );
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** utime + stime of a process, in ms (from /proc/<pid>/stat; clock ticks of 10 ms). */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // The command name is in parentheses and may hold spaces: fields are counted after its closing one.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticksPerSecond = 100;
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+}
+
+/**
+ * The agent's cost on the server: CPU (user + system) of the server process per disconnect over the same
+ * load, read through /proc only (no agent), with the agent, and with the agent and tracemalloc (one frame),
+ * alternated round by round so that none gets the quieter machine; and the CPU of one settled sample.
+ */
+async function pythonOverhead(rounds: number): Promise<void> {
+  console.log(`\n## 9. python-overhead: server CPU per disconnect, /proc only vs the agent vs the agent with tracemalloc, ${rounds} rounds`);
+  const { TRACEMALLOC_ENV } = await import('../src/probe/python.js');
+  const supervisor = new ProcessSupervisor();
+  const hub = await ProbeHub.start();
+  const servers: Array<{ name: string; spec: (probe: 'proc' | 'python') => TargetSpec }> = [
+    { name: 'py-new', spec: (probe) => ({ ...builtinPythonTarget('new', SYSTEM_PYTHON), probe }) },
+    {
+      name: 'fastapi (fixed)',
+      spec: (probe) => ({
+        name: 'fa-new',
+        origin: 'user',
+        expect: 'clean',
+        probe,
+        command: `exec ${UVICORN} --app-dir ${JSON.stringify(PYTHON_FIXTURES)}`,
+        args: [],
+        shell: true,
+        request: defaultRequest('/chat/stream/{id}'),
+        workersGauge: false,
+        env: { VARIANT: 'new' },
+      }),
+    },
+  ];
+  const configs = [
+    { name: '/proc only', probe: 'proc' as const, tracemalloc: '0' },
+    { name: 'agent', probe: 'python' as const, tracemalloc: '0' },
+    { name: 'agent + tracemalloc', probe: 'python' as const, tracemalloc: '1' },
+  ];
+  const warmUp = 200;
+  const measured = 1000;
+  try {
+    const upstream = await startUpstream(supervisor, { tokens: 200, intervalMs: 5, startTimeoutMs: 10_000 });
+    for (const server of servers) {
+      const perDisconnect = new Map<string, number[]>(configs.map((c) => [c.name, []]));
+      const rates = new Map<string, number[]>(configs.map((c) => [c.name, []]));
+      const sampleCpu = new Map<string, number[]>(configs.map((c) => [c.name, []]));
+      for (let round = 0; round < rounds; round++) {
+        for (const config of round % 2 === 0 ? configs : [...configs].reverse()) {
+          process.env[TRACEMALLOC_ENV] = config.tracemalloc;
+          const target = await startTarget(server.spec(config.probe), {
+            supervisor,
+            probes: createProbes(hub),
+            upstreamUrl: upstream.baseUrl,
+            startTimeoutMs: 15_000,
+            instance: `overhead-${round}-${config.probe}-${config.tracemalloc}`,
+          }).finally(() => delete process.env[TRACEMALLOC_ENV]);
+          try {
+            const endpoint = { origin: target.origin, request: target.spec.request };
+            const leave = (n: number) => Array.from({ length: n }, () => ({ kind: 'leave-after-events' as const, events: 3 }));
+            await runBatch(endpoint, leave(warmUp), { concurrency: 50, arrivalRate: 0, idPrefix: `warm-${round}` });
+            await target.sample();
+            const pid = target.process.pid;
+            const before = await cpuMs(pid);
+            const outcome = await runBatch(endpoint, leave(measured), { concurrency: 50, arrivalRate: 0, idPrefix: `load-${round}` });
+            // The producers of the last clients wind down after their client left: their CPU counts too.
+            await new Promise((resolve) => setTimeout(resolve, 1500));
+            const loaded = await cpuMs(pid);
+            await target.sample();
+            const sampled = await cpuMs(pid);
+            perDisconnect.get(config.name)!.push((loaded - before) / Math.max(1, outcome.disconnects));
+            rates.get(config.name)!.push((outcome.disconnects * 1000) / outcome.durationMs);
+            sampleCpu.get(config.name)!.push(sampled - loaded);
+          } finally {
+            await target.stop();
+          }
+        }
+      }
+      const base = median(perDisconnect.get('/proc only')!);
+      const agent = median(perDisconnect.get('agent')!);
+      for (const config of configs) {
+        const cpu = median(perDisconnect.get(config.name)!);
+        console.log(
+          `${server.name}, ${config.name.padEnd(20)}: ${cpu.toFixed(2)} ms CPU per disconnect (rounds ${perDisconnect.get(config.name)!.map((x) => x.toFixed(2)).join(', ')}), ` +
+            `${median(rates.get(config.name)!).toFixed(0)} disconnects/s, one sample ${median(sampleCpu.get(config.name)!).toFixed(0)} ms CPU; ` +
+            `${(cpu / base).toFixed(2)}x /proc only, ${(cpu / agent).toFixed(2)}x the agent`,
+        );
+      }
+    }
+  } finally {
+    await supervisor.stopAll();
+    await hub.close();
+  }
+}
+
+async function nodeVersions(runs: number): Promise<void> {
+  console.log(`\n## 10. node-versions: the reference pair (mixed, side by side) on Node 20, 22 and 24, ${runs} runs each`);
+  const { nodeBinary } = await import('./node-binaries.js');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'leakcheck-bench-node-'));
+  try {
+    for (const major of [20, 22, 24]) {
+      const node = process.version.startsWith(`v${major}.`) ? { version: process.version, path: process.execPath } : await nodeBinary(major);
+      const wallMs: number[] = [];
+      let oldLeak = 0;
+      let newMet = 0;
+      let attributed = 0;
+      const newVerdicts: Record<string, number> = {};
+      const roots: Record<string, number> = {};
+      for (let i = 1; i <= runs; i++) {
+        const { code, ms, report } = await cliRun(['--node', node.path, '--seed', String(4000 + i)], { json: path.join(dir, `node${major}-${i}.json`) });
+        wallMs.push(ms);
+        const old = report?.targets.find((t) => t.name === 'old');
+        const fixed = report?.targets.find((t) => t.name === 'new');
+        if (!old || !fixed) {
+          console.log(`Node ${node.version} run ${i}: exit ${code}, ${(ms / 1000).toFixed(1)} s, no report`);
+          continue;
+        }
+        if (old.verdict === 'leak') oldLeak++;
+        if (fixed.expectationMet) newMet++;
+        newVerdicts[fixed.verdict] = (newVerdicts[fixed.verdict] ?? 0) + 1;
+        const attribution = old.scenarios[0]?.attribution;
+        const retained = attribution?.retained ?? [];
+        const paths = retained.flatMap((g) => (g.retainerPath ? [g.retainerPath.join(' ')] : []));
+        if (retained.length > 0 && paths.length > 0) attributed++;
+        for (const p of paths) {
+          const root = p.includes('(Global handles)') ? '(Global handles)' : p.includes('ChatManager') ? 'through ChatManager' : 'other';
+          roots[root] = (roots[root] ?? 0) + 1;
+        }
+        const runtime = old.scenarios[0]?.probeDescription.runtime;
+        console.log(
+          `Node ${node.version} run ${i}: exit ${code}, ${(ms / 1000).toFixed(1)} s, ${runtime}: old=${old.verdict} ` +
+            `(${old.handles.perDisconnect?.toFixed(2)} handles, ${((old.heap.bytesPerDisconnect ?? 0) / 1000).toFixed(1)} KB heap per disconnect; ` +
+            `retained: ${retained.slice(0, 4).map((g) => `${g.group} ${g.countPerDisconnect.toFixed(2)}`).join(', ') || old.scenarios[0]?.attributionProblem || 'none'}) ` +
+            `new=${fixed.verdict}`,
+        );
+        if (paths[0]) console.log(`  first path: ${paths[0].slice(0, 200)}`);
+        if (!fixed.expectationMet) console.log(`  new: ${fixed.reason}`);
+      }
+      console.log(
+        `Node ${node.version}: old leak ${oldLeak}/${runs}, new met clean ${newMet}/${runs} (${Object.entries(newVerdicts).map(([v, n]) => `${v} ${n}`).join(', ')}), ` +
+          `attribution with paths ${attributed}/${runs}; paths by root: ${JSON.stringify(roots)}; wall median ${(median(wallMs) / 1000).toFixed(1)} s, max ${(Math.max(...wallMs) / 1000).toFixed(1)} s`,
+      );
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Sections that need more than this repository (Debian's FastAPI, the npm registry) run when named. */
+const named = (part: string) => only.includes(part);
+if (named('python')) await pythonPairs(argValue('--runs', 10));
+if (named('python-overhead')) await pythonOverhead(argValue('--rounds', 3));
+if (named('node-versions')) await nodeVersions(argValue('--runs', 10));
 if (wants('faults')) await faults(argValue('--fault-runs', 50));
 if (wants('goroutine-dump')) await goroutineDumpCost();
 if (wants('snapshot')) await snapshotCost();

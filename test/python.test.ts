@@ -89,7 +89,14 @@ describe('Python servers through the Python agent', () => {
     expect(top).toMatchObject({ state: 'Queue.put', function: 'produce', location: `fastapi_app.py:${put}`, inProgram: true });
     expect(top!.countPerDisconnect).toBeGreaterThan(0.95);
     expect(top!.createdBy).toBe(`stream at fastapi_app.py:${lineOf(app, 'asyncio.create_task(produce(')}`);
-    expect(result.stdout).toMatch(new RegExp(`\\+\\d+ tasks \\[Queue\\.put\\] produce at fastapi_app\\.py:${put} \\((?:0\\.9\\d|1\\.0\\d) per disconnect\\)`));
+    // "What leaked" names the line it waits at and the line that created it, as the source has them.
+    const created = lineOf(app, 'asyncio.create_task(produce(');
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `\\+(?:0\\.9\\d|1\\.0\\d) pending tasks? per disconnect \\[Queue\\.put\\], waiting at \`await queue\\.put\\(chunk\\)\` fastapi_app\\.py:${put} in produce ` +
+          `\\(created at \`producer = asyncio\\.create_task\\(produce\\(queue, request_id\\)\\)\` fastapi_app\\.py:${created} in stream\\); \\d+ in all`,
+      ),
+    );
 
     expect(target('fa-new')).toMatchObject({ probe: 'python', verdict: 'clean', expectationMet: true });
     expect(Math.abs(metric('fa-new', 'pendingTasks').perDisconnect)).toBeLessThan(0.02);

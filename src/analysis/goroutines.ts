@@ -58,12 +58,12 @@ export function diffGoroutineGroups(
  * `minCount` and `minCountPerDisconnect`: the program's own groups first, then up to five of the
  * libraries', each by growth.
  */
-export function diffWaitGroups(
+export function diffWaitGroups<G extends GoroutineGroup>(
   before: readonly GoroutineGroup[],
-  after: readonly GoroutineGroup[],
+  after: readonly G[],
   disconnects: number,
   limits: { minCount: number; minCountPerDisconnect: number; top: number },
-): GrownGoroutineGroup[] {
+): Array<Omit<G, 'count'> & { count: number; countPerDisconnect: number }> {
   const { minCount, minCountPerDisconnect, top } = limits;
   const per = Math.max(1, disconnects);
   const countBefore = new Map<string, number>();
@@ -71,14 +71,15 @@ export function diffWaitGroups(
     const key = goroutineGroupKey(group);
     countBefore.set(key, (countBefore.get(key) ?? 0) + group.count);
   }
-  const grown: GrownGoroutineGroup[] = [];
+  type Grown = Omit<G, 'count'> & { count: number; countPerDisconnect: number };
+  const grown: Grown[] = [];
   for (const group of after) {
     const count = group.count - (countBefore.get(goroutineGroupKey(group)) ?? 0);
     if (count < minCount || count / per < minCountPerDisconnect) continue;
     grown.push({ ...group, count, countPerDisconnect: count / per });
   }
   // Ties in a stable order, whatever order the dump listed the goroutines in.
-  const byKey = (a: GrownGoroutineGroup, b: GrownGoroutineGroup) => (goroutineGroupKey(a) < goroutineGroupKey(b) ? -1 : 1);
+  const byKey = (a: Grown, b: Grown) => (goroutineGroupKey(a) < goroutineGroupKey(b) ? -1 : 1);
   grown.sort((a, b) => b.count - a.count || byKey(a, b));
   // The program's own code first (where an engineer can act: the unguarded send), then what the
   // standard library holds for it (the upstream connection's read and write loops), each by count.

@@ -10,6 +10,8 @@ const group = (state: string, fn: string, location: string, count: number, inPro
   count,
   stack: [`${fn} at ${location}`],
   createdBy: null,
+  code: null,
+  createdByCode: null,
 });
 
 describe('diffTaskGroups', () => {

@@ -9,11 +9,19 @@ import { PY_PENDING_TASKS, PY_TRACED } from './thresholds.js';
 
 /**
  * Pending tasks that wait in the same state at the same place: the goroutine group's shape, with the
- * state the library call a task is parked in (`Queue.put`, `sleep`) and `createdBy` its coroutine's
- * cr_origin.
+ * state the library call a task is parked in (`Queue.put`, `sleep`) and `createdBy` the program's frame
+ * in its coroutine's cr_origin.
  */
-export type TaskGroup = GoroutineGroup;
-export type GrownTaskGroup = GrownGoroutineGroup;
+export interface TaskGroup extends GoroutineGroup {
+  /** The source line at `location` ('await queue.put(chunk)'); null when the agent could not read it. */
+  code: string | null;
+  /** The source line at `createdBy` ('producer = asyncio.create_task(produce(queue, request_id))'). */
+  createdByCode: string | null;
+}
+export interface GrownTaskGroup extends GrownGoroutineGroup {
+  code: string | null;
+  createdByCode: string | null;
+}
 
 export interface GrownObjectType {
   /** 'dict', '_asyncio.Task', 'asyncio.queues.Queue' */

@@ -106,8 +106,11 @@ export interface PythonTaskGroup {
   count: number;
   /** One task's await chain, innermost first, as 'function at file:line'. */
   stack: string[];
-  /** Where its coroutine was created (cr_origin), as 'function at file:line'. */
+  /** Where its coroutine was created (cr_origin, the program's frame first), as 'function at file:line'. */
   createdBy: string | null;
+  /** The source lines at `location` and at `createdBy`, stripped ('await queue.put(chunk)'). */
+  code: string | null;
+  createdByCode: string | null;
 }
 
 /** One settled reading inside one Python process: after gc.collect() until a pass freed nothing. */

@@ -185,6 +185,8 @@ describe('the Python agent', () => {
       count: 60,
       countPerDisconnect: 1,
       createdBy: `stream at fastapi_app.py:${lineOf('fastapi_app.py', 'asyncio.create_task(produce(')}`,
+      code: 'await queue.put(chunk)',
+      createdByCode: 'producer = asyncio.create_task(produce(queue, request_id))',
     });
     expect(growth.groups[0]!.stack[0]).toMatch(/^Queue\.put at queues\.py:\d+$/);
     expect(growth.objectTypes.find((t) => t.type === '_asyncio.Task')).toMatchObject({ count: 60, countPerDisconnect: 1 });

@@ -27,7 +27,8 @@ export const PYTHON_AGENT_DIR = compiled('probe/python-agent');
 
 /**
  * tracemalloc in the target, from the harness's environment: '0' (the default: off, it costs the server
- * 3-5x the CPU per disconnect, docs/measurements.md#python-tracemalloc) or how many frames to keep per
+ * 2.7-3.4x the agent's CPU per disconnect, 4.0-4.5x that of a server read through /proc only;
+ * docs/measurements.md#python-tracemalloc) or how many frames to keep per
  * allocation ('1': the site that allocated, which is what "what leaked" names). A target that starts it
  * itself (PYTHONTRACEMALLOC) is read the same way.
  */

@@ -98,6 +98,20 @@ const pyOld = {
         countPerDisconnect: 1,
         stack: ['Queue.put at queues.py:120', 'produce at app.py:40'],
         createdBy: 'stream at app.py:47',
+        code: 'await queue.put(chunk)',
+        createdByCode: 'producer = asyncio.create_task(produce(queue, request_id))',
+      },
+      {
+        state: 'Event.wait',
+        function: 'RequestResponseCycle.message_event',
+        location: 'h11_impl.py:500',
+        inProgram: false,
+        count: 800,
+        countPerDisconnect: 2,
+        stack: ['Event.wait at locks.py:213'],
+        createdBy: null,
+        code: null,
+        createdByCode: null,
       },
     ],
     objectTypes: [{ type: '_asyncio.Task', count: 400, countPerDisconnect: 1 }],
@@ -106,11 +120,14 @@ const pyOld = {
 } as unknown as ScenarioResult;
 
 describe('taskLines', () => {
-  it('lists the groups, the types and the allocation sites that grew, with the top group\'s await chain and creator', () => {
+  it('lists the groups with the line they wait at and the line that created them, the types and the allocation sites that grew, with the top group\'s await chain', () => {
     expect(taskLines(pyOld)).toEqual({
       title: 'tasks left behind, by where they wait (agent reads: 3 → 403 pending tasks over 400 disconnects, 2 processes)',
       groups: [
-        '+400 tasks [Queue.put] produce at app.py:40 (1.00 per disconnect)',
+        '+1.00 pending task per disconnect [Queue.put], waiting at `await queue.put(chunk)` app.py:40 in produce ' +
+          '(created at `producer = asyncio.create_task(produce(queue, request_id))` app.py:47 in stream); 400 in all',
+        // Without the source line (code with no file on disk): the place as the frame names it.
+        '+2.00 pending tasks per disconnect [Event.wait], waiting at RequestResponseCycle.message_event at h11_impl.py:500; 800 in all',
         'objects grown: +1.00 _asyncio.Task (per disconnect)',
         'allocated and kept (tracemalloc): +588 B at app.py:40 (per disconnect)',
       ],

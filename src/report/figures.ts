@@ -225,16 +225,20 @@ export function requestLine(request: NonNullable<TargetReport['request']>): stri
 
 /**
  * "What leaked" lines for a Python scenario's agent reads, shared by the terminal and Markdown reports:
- * `+600 tasks [Queue.put] produce at app.py:57 (1.00 per disconnect)`, then the object types and
- * tracemalloc's allocation sites that grew, and the stack and creator of the top groups.
+ * `+1.00 pending task per disconnect [Queue.put], waiting at `await queue.put(chunk)` app.py:40 in produce
+ * (created at `producer = asyncio.create_task(produce(queue))` app.py:47 in stream); 600 in all`, then the
+ * object types and tracemalloc's allocation sites that grew, and the await chain of the top groups.
  */
 export function taskLines(result: ScenarioResult): { title: string; groups: string[]; paths: string[] } | null {
   const growth = result.taskGrowth;
   if (!growth) return null;
   const per = result.per;
-  const groups = growth.groups.map(
-    (g) => `+${g.count} tasks [${g.state}] ${g.function} at ${g.location} (${g.countPerDisconnect.toFixed(2)} per ${per})`,
-  );
+  const groups = growth.groups.map((g) => {
+    const rate = signedCount(g.countPerDisconnect);
+    const tasks = Math.abs(g.countPerDisconnect) > 1.005 ? 'tasks' : 'task';
+    const created = g.createdBy ? ` (created at ${placeText(g.createdBy, g.createdByCode)})` : '';
+    return `${rate} pending ${tasks} per ${per} [${g.state}], waiting at ${placeText(`${g.function} at ${g.location}`, g.code)}${created}; ${g.count} in all`;
+  });
   if (growth.objectTypes.length > 0) {
     groups.push(`objects grown: ${growth.objectTypes.map((t) => `${signedCount(t.countPerDisconnect)} ${t.type}`).join(', ')} (per ${per})`);
   }
@@ -284,4 +288,14 @@ export function attachedLines(target: TargetReport): string[] {
       : 'upstream cancellation: unknown (point the server at `streamer-leakcheck upstream` and name it with --upstream NAME=URL)',
   );
   return lines;
+}
+
+/**
+ * A place of the program as a reader finds it in the source: `` `await queue.put(chunk)` app.py:40 in
+ * produce `` from 'produce at app.py:40' and its line's text; as it was given when the text is unknown.
+ */
+function placeText(functionAtLocation: string, code: string | null | undefined): string {
+  const at = functionAtLocation.lastIndexOf(' at ');
+  if (!code || at < 0) return functionAtLocation;
+  return `\`${code}\` ${functionAtLocation.slice(at + 4)} in ${functionAtLocation.slice(0, at)}`;
 }

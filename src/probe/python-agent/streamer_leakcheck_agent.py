@@ -27,8 +27,14 @@ LABEL_ENV = "STREAMER_LEAKCHECK_PROBE_LABEL"
 # "1" (or a frame count): start tracemalloc here, before the program allocates.
 TRACEMALLOC_ENV = "STREAMER_LEAKCHECK_PROBE_TRACEMALLOC"
 
-# Frames of the call that created a coroutine, kept by the interpreter in `cr_origin` ("started by").
+# Frames of the call that created a coroutine, kept by the interpreter in `cr_origin` ("created at"):
+# enough to climb out of a library that makes the coroutine for the program (anyio 3.6's start_soon
+# makes it in _spawn: the program's call is the third frame). Each frame costs every coroutine the
+# program makes: on the fixed FastAPI 4 added ~16% CPU per disconnect, 8 ~54%
+# (docs/measurements.md#python-tracemalloc).
 ORIGIN_DEPTH = 4
+# The source line shown with a place ("waiting at `await queue.put(chunk)`"), cut to this length.
+CODE_CHARS = 100
 # Frames walked down an await chain, and frames kept per group as its example stack.
 MAX_CHAIN = 64
 STACK_FRAMES_KEPT = 8
@@ -340,8 +346,19 @@ def _describe(task, detail):
     }
     if detail:
         described["stack"] = ["%s at %s:%d" % (f[0], os.path.basename(f[1]), f[2]) for f in reversed(chain)][:STACK_FRAMES_KEPT]
-        described["createdBy"] = _created_by(task.get_coro())
+        described["code"] = _code(chosen[1], chosen[2]) if chosen else None
+        described["createdBy"], described["createdByCode"] = _created_by(task.get_coro())
     return described
+
+
+def _code(filename, line):
+    """The source text of a line, as the program has it on disk (None for code without a file)."""
+    import linecache
+
+    text = linecache.getline(filename, line).strip()
+    if not text:
+        return None
+    return text if len(text) <= CODE_CHARS else text[: CODE_CHARS - 1] + "…"
 
 
 def _awaitable_kind(awaitable):
@@ -352,13 +369,15 @@ def _awaitable_kind(awaitable):
 
 
 def _created_by(coro):
-    """Where the coroutine was made (`producer(queue)` in the handler), from its cr_origin: the program's frame first."""
+    """Where the coroutine was made, from its cr_origin (innermost call first): the first frame of the
+    program, past the asyncio, anyio or Starlette frames that made it on the program's behalf; the
+    innermost frame when the program is not among them. ("function at file:line", its source line)."""
     origin = getattr(coro, "cr_origin", None)
     if not origin:
-        return None
+        return None, None
     chosen = next((o for o in origin if _is_program_file(o[0])), origin[0])
     filename, line, function = chosen
-    return "%s at %s:%d" % (function, os.path.basename(filename), line)
+    return "%s at %s:%d" % (function, os.path.basename(filename), line), _code(filename, line)
 
 
 def _group_key(described):
