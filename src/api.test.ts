@@ -49,6 +49,28 @@ describe('targetsOf: leakcheck() options -> the run targets', () => {
     expect(targetsOf({ targets: ['api=x'], selfCheck: true }).map((t) => t.name)).toEqual(['self-check', 'api']);
   });
 
+  it('attaches as --attach, --pid and --upstream do, with its own expectation and request', () => {
+    const [api] = targetsOf({
+      attach: [{ name: 'api', url: 'http://127.0.0.1:3000', pid: 4242, upstream: 'http://127.0.0.1:8090', expect: 'leak', request: { path: '/v1/chat/{id}' } }],
+    });
+    expect(api).toMatchObject({ name: 'api', origin: 'attached', expect: 'leak', attach: { url: 'http://127.0.0.1:3000', port: 3000, pid: 4242, upstream: 'http://127.0.0.1:8090' } });
+    expect(api?.request.pathTemplate).toBe('/v1/chat/{id}');
+    // Attached targets alone: no built-in pair beside them.
+    expect(targetsOf({ attach: [{ name: 'api', url: 'http://[::1]:3000' }] }).map((t) => t.name)).toEqual(['api']);
+  });
+
+  it.each([
+    [{ attach: [{ name: 'api', url: 'http://10.0.0.5:3000' }] }, /^leakcheck\(\): attach: api=http:\/\/10\.0\.0\.5:3000: .*loopback/],
+    [{ attach: [{ name: 'api', url: 'http://127.0.0.1:3000', pid: 'x' }] }, 'leakcheck(): attach[0].pid: must be a process id, got "x"'],
+    [{ attach: [{ name: 'api', uri: 'http://127.0.0.1:3000' }] }, /^leakcheck\(\): attach\[0\]\.uri: unknown field \(known: name, url, pid, upstream, expect, probe, request\)$/],
+    [{ attach: [{ name: 'api' }] }, 'leakcheck(): attach[0].url: must be a non-empty string, got undefined'],
+    [{ attach: { name: 'api' } }, 'leakcheck(): attach: must be an array of { name, url } objects'],
+  ])('refuses the attached target %j, naming the field', (options, message) => {
+    const build = () => targetsOf(options as unknown as LeakcheckOptions);
+    expect(build).toThrow(UsageError);
+    expect(build).toThrow(message);
+  });
+
   it.each([
     [{ targets: [{ name: 'api', command: 'x', expect: 'leaky' }] }, 'leakcheck(): targets[0].expect: expected leak or clean (got "leaky")'],
     [{ targets: ['ok=x', { name: 'py', command: 'x', probe: 'ruby' }] }, 'leakcheck(): targets[1].probe: expected node, python, go, proc or auto (got "ruby")'],

@@ -44,9 +44,25 @@ export interface LeakcheckTarget {
   request?: RequestOptions;
 }
 
+/** A server that runs already: attached to at a loopback URL, read in place, never started or stopped. */
+export interface LeakcheckAttachedTarget {
+  name: string;
+  /** `http://127.0.0.1:PORT` (or `http://[::1]:PORT`): loopback only. */
+  url: string;
+  /** Its process (default: the one that owns the URL port's listening socket). */
+  pid?: number;
+  /** The mock upstream (`streamer-leakcheck upstream`) it was pointed at, for the cancellation check. */
+  upstream?: string;
+  expect?: Expectation;
+  probe?: ProbeKind;
+  request?: RequestOptions;
+}
+
 export interface LeakcheckOptions {
   /** Servers to check, as objects or as `'name=command'` strings. None: the built-in old/new pair. */
   targets?: Array<LeakcheckTarget | string>;
+  /** Servers that run already (as `--attach`, `--pid`, `--upstream`); with none and no targets, the built-in pair. */
+  attach?: LeakcheckAttachedTarget[];
   /** @deprecated `targets` with `'name=command'` strings. */
   target?: string[];
   /** `'name=leak|clean'` for any target, built-ins included; after the targets' own `expect`. */
@@ -89,7 +105,7 @@ export interface LeakcheckOptions {
 
 /** Every option, so an unknown key (a typo) is refused rather than silently ignored. */
 const OPTION_KEYS = Object.keys({
-  targets: true, target: true, expect: true, probe: true, path: true, request: true, builtin: true, selfCheck: true,
+  targets: true, target: true, attach: true, expect: true, probe: true, path: true, request: true, builtin: true, selfCheck: true,
   scenarios: true, scenario: true, seed: true, upstreamTokens: true, upstreamIntervalMs: true,
   startTimeoutMs: true, settleMs: true, budgets: true, parallel: true, breakdown: true, signal: true, onEvent: true,
 } satisfies Record<keyof LeakcheckOptions, true>);
@@ -97,6 +113,10 @@ const OPTION_KEYS = Object.keys({
 const TARGET_KEYS = Object.keys({
   name: true, command: true, expect: true, probe: true, path: true, request: true,
 } satisfies Record<keyof LeakcheckTarget, true>);
+
+const ATTACH_KEYS = Object.keys({
+  name: true, url: true, pid: true, upstream: true, expect: true, probe: true, request: true,
+} satisfies Record<keyof LeakcheckAttachedTarget, true>);
 
 /** Which field of a target object a `buildTargets` error is about, by the flag its message names. */
 const FIELD_OF_FLAG: Record<string, keyof LeakcheckTarget> = { '--target': 'name', '--expect': 'expect', '--probe': 'probe', '--path': 'path' };
@@ -138,8 +158,37 @@ export function targetsOf(options: LeakcheckOptions, goBinary?: string): TargetS
     }
   });
 
+  const attach: string[] = [];
+  const pids: string[] = [];
+  const upstreams: string[] = [];
+  if (options.attach !== undefined && !Array.isArray(options.attach)) fail('attach', 'must be an array of { name, url } objects');
+  (options.attach ?? []).forEach((entry: unknown, i) => {
+    const at = `attach[${i}]`;
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) fail(at, 'must be a { name, url } object');
+    const target = entry as Record<string, unknown>;
+    for (const key of Object.keys(target)) if (!ATTACH_KEYS.includes(key)) fail(`${at}.${key}`, `unknown field (known: ${ATTACH_KEYS.join(', ')})`);
+    for (const key of ['name', 'url', 'upstream', 'expect', 'probe'] as const) {
+      const value = target[key];
+      if (value === undefined && key !== 'name' && key !== 'url') continue;
+      if (typeof value !== 'string' || value.trim() === '') fail(`${at}.${key}`, `must be a non-empty string, got ${describe(value)}`);
+    }
+    if (target.pid !== undefined && !Number.isInteger(target.pid)) fail(`${at}.pid`, `must be a process id, got ${describe(target.pid)}`);
+    if (target.request !== undefined && (!target.request || typeof target.request !== 'object' || Array.isArray(target.request))) {
+      fail(`${at}.request`, `must be an object, got ${describe(target.request)}`);
+    }
+    const { name, url, pid, upstream, expect, probe, request } = target as unknown as LeakcheckAttachedTarget;
+    if (/[=\s]/.test(name)) fail(`${at}.name`, `the name must be 1–40 letters, digits, '.', '_' or '-' (got ${describe(name)})`);
+    attach.push(`${name}=${url}`);
+    if (pid !== undefined) pids.push(`${name}=${pid}`);
+    if (upstream !== undefined) upstreams.push(`${name}=${upstream}`);
+    if (expect !== undefined) expects.push(`${name}=${expect}`);
+    if (probe !== undefined) probes.push(`${name}=${probe}`);
+    if (request !== undefined) ownRequests[name] = request;
+  });
+
   const flags: TargetFlags = {
     target: pairs,
+    ...(attach.length > 0 ? { attach, pid: pids, upstream: upstreams } : {}),
     expect: [...expects, ...stringsOf(options.expect, 'expect')],
     probe: [...probes, ...stringsOf(options.probe, 'probe')],
     ...(options.builtin !== undefined ? { builtin: stringsOf(options.builtin, 'builtin') } : {}),
@@ -150,7 +199,13 @@ export function targetsOf(options: LeakcheckOptions, goBinary?: string): TargetS
       : {}),
     targetRequests: ownRequests,
   };
-  return buildTargets(flags, goBinary);
+  try {
+    return buildTargets(flags, goBinary);
+  } catch (error) {
+    // Checked by the rules of the flags they stand for; named as the option they came in.
+    if (error instanceof UsageError && /^--(attach|pid|upstream) /.test(error.message)) fail('attach', error.message.replace(/^--(attach|pid|upstream) /, ''));
+    throw error;
+  }
 }
 
 /**

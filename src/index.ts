@@ -4,7 +4,7 @@
  * keep report.md or report.html as an artifact) and the scenario parser (to check a scenario file).
  * Everything else is internal and may change without notice.
  */
-export { leakcheck, type LeakcheckOptions, type LeakcheckTarget } from './api.js';
+export { leakcheck, type LeakcheckAttachedTarget, type LeakcheckOptions, type LeakcheckTarget } from './api.js';
 export type { Budgets, RunEvent } from './run/engine.js';
 export type { Expectation, ProbeKind } from './targets/target.js';
 export type { MetricJudgement, Verdict } from './analysis/index.js';

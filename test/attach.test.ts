@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WATCHDOG_SILENCE_MS } from '../src/probe/node-inspector.js';
+import { leakcheck } from '../src/index.js';
 import type { LeakcheckReport } from '../src/report/types.js';
 import { findFreePort } from '../src/targets/ports.js';
 import { otherListeningPorts, startProcess, startUpstreamCommand, stopStarted } from './attached-servers.js';
@@ -131,5 +132,20 @@ describe('run --attach on a Node server started by hand', () => {
     const report = JSON.parse(await readFile(json, 'utf8')) as LeakcheckReport;
     expect(report.problems.map((p) => p.code)).toContain('LEAKCHECK_TARGET_DIED');
     expect(result.stderr + result.stdout).toMatch(/target fixed died during the run \(it was attached to, so how it ended is unknown\)/);
+  });
+
+  it('leakcheck() attaches the same way: the leaky server is a leak and keeps running, its inspector closed', async () => {
+    const server = await startServer(true);
+    const report = await leakcheck({
+      attach: [{ name: 'leaky', url: server.url, pid: server.pid, upstream: upstream.url, expect: 'leak' }],
+      scenarios: [path.join(FIXTURES, 'small.json')],
+      seed: 5,
+    });
+    expect(report.ok).toBe(true);
+    const target = report.targets[0]!;
+    expect(target).toMatchObject({ name: 'leaky', origin: 'attached', verdict: 'leak', attached: { pid: server.pid, pidFrom: 'flag', inspector: { openedByRun: true, closed: true } } });
+    expect(target.scenarios[0]!.metrics.find((m) => m.key === 'handles')!.perDisconnect).toBeGreaterThan(0.9);
+    expect(isAlive(server.pid)).toBe(true);
+    expect(inspectorPorts(server)).toEqual([]);
   });
 });
