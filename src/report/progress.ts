@@ -48,7 +48,7 @@ export function createProgress(stream: NodeJS.WriteStream, mode: 'live' | 'lines
           draw(true);
           break;
         case 'target-start':
-          update(event.target, { scenario: event.scenario, phase: 'starting', clients: '' });
+          update(event.target, { scenario: event.scenario, phase: event.attached ? 'attaching' : 'starting', clients: '' });
           draw(true);
           break;
         case 'phase':

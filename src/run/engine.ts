@@ -65,7 +65,8 @@ export interface RunOptions {
 
 export type RunEvent =
   | { type: 'upstream-ready'; target: string; url: string }
-  | { type: 'target-start'; target: string; scenario: string }
+  /** `attached`: the target runs already and is being attached to (or was, for an earlier scenario). */
+  | { type: 'target-start'; target: string; scenario: string; attached: boolean }
   | { type: 'phase'; target: string; scenario: string; phase: 'warm-up' | 'baseline' | 'cycle'; cycle: number; cycles: number }
   | { type: 'progress'; target: string; scenario: string; done: number; total: number }
   /** `result.attribution` may still be null here: snapshots are read after the target stops (see deferAttribution). */
@@ -126,7 +127,7 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
         if (signal.aborted) throw new InterruptedError('interrupted');
         try {
           const upstreamServer = await lifecycle.upstream();
-          emit({ type: 'target-start', target: spec.name, scenario: scenario.name });
+          emit({ type: 'target-start', target: spec.name, scenario: scenario.name, attached: spec.origin === 'attached' });
           const result = await lifecycle.measure(scenario, {
             ...options,
             signal,
