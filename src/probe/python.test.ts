@@ -166,8 +166,13 @@ describe('the Python agent', () => {
     const before = await session.sample();
     await evidence.start();
     await leaveMidStream(port, 60);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    const after = await session.sample();
+    // Until uvicorn has seen every hang-up and each handler has ended (leaving its producer parked):
+    // 250 ms was enough alone, not beside a loaded CI run. Bounded: 40 samples, ~10 s.
+    let after = await session.sample();
+    for (let i = 0; i < 40 && after.values.pendingTasks! - before.values.pendingTasks! !== 60; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      after = await session.sample();
+    }
     await evidence.end('leak');
     expect(after.values.pendingTasks! - before.values.pendingTasks!).toBe(60);
     expect(after.values.tracedBytes! - before.values.tracedBytes!).toBeGreaterThan(60 * 1000);
