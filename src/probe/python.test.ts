@@ -163,7 +163,14 @@ describe('the Python agent', () => {
     expect(session.runtime).toMatch(/^CPython 3\./);
     await leaveMidStream(port, 20); // first requests import and cache what they need
     const evidence = session.evidence({ directory: null, name: 'fastapi' })!;
-    const before = await session.sample();
+    // Settled: the first requests' handlers have all ended (two samples 250 ms apart agree; bounded).
+    let before = await session.sample();
+    for (let i = 0; i < 20; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const again = await session.sample();
+      if (again.values.pendingTasks === before.values.pendingTasks) break;
+      before = again;
+    }
     await evidence.start();
     await leaveMidStream(port, 60);
     // Until uvicorn has seen every hang-up and each handler has ended (leaving its producer parked):
