@@ -86,7 +86,10 @@ describe('run --attach on a Node server started by hand', () => {
     const result = await run;
     expect(result.code, result.stdout + result.stderr).toBe(0);
     const target = (JSON.parse(await readFile(json, 'utf8')) as LeakcheckReport).targets[0]!;
-    expect(target).toMatchObject({ origin: 'attached', verdict: 'clean', attached: { inspector: { openedByRun: true, closed: true } } });
+    expect(target).toMatchObject({ origin: 'attached', expectationMet: true, attached: { inspector: { openedByRun: true, closed: true } } });
+    // Saturating meets clean: a server attached to after a short warm-up can still be filling a bounded
+    // store in its first cycle (seen once in a loaded CI run), and it flattens out.
+    expect(['clean', 'saturating']).toContain(target.verdict);
     expect(target.scenarios[0]!.upstream!.streamsCancelled).toBe(target.scenarios[0]!.disconnects);
     expect(isAlive(server.pid)).toBe(true);
     expect(inspectorPorts(server)).toEqual([]);

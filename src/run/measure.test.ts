@@ -16,7 +16,7 @@ import type { Evidence, Probe } from '../probe/probe.js';
 import { NODE_METRICS, type Verdict } from '../analysis/index.js';
 import type { ScenarioResult } from '../report/types.js';
 import type { Target, TargetSample } from '../targets/target.js';
-import { measureScenario, type MeasureDeps } from './measure.js';
+import { DEATH_AFTER_FAILURE_MS, guardedBy, measureScenario, type MeasureDeps } from './measure.js';
 
 function scenario(overrides: Record<string, unknown> = {}): Scenario {
   return parseScenario(
@@ -53,6 +53,8 @@ interface FakeServer {
   noiseBytes?: number;
   /** Rejects `died` once this many disconnects have been sent. */
   diesAfter?: number;
+  /** Once dead, samples fail at once with a plain error and `died` rejects this much later. */
+  deathSeenAfterMs?: number;
 }
 
 /** A target and batch driver whose figures follow `server`, recording every call in `calls`. */
@@ -60,6 +62,7 @@ function fake(server: FakeServer, options: { evidence?: boolean } = {}) {
   const calls: string[] = [];
   let disconnects = 0;
   let samples = 0;
+  let dead = false;
   let kill: (error: Error) => void = () => {};
   const died = new Promise<never>((_, reject) => (kill = reject));
   died.catch(() => {});
@@ -80,6 +83,7 @@ function fake(server: FakeServer, options: { evidence?: boolean } = {}) {
     died,
     sample: async (): Promise<TargetSample> => {
       calls.push('sample');
+      if (dead) throw new Error('the inspector session closed');
       const wobble = (samples++ % 2 === 0 ? 1 : -1) * (server.noiseBytes ?? 0);
       return {
         atMs: samples,
@@ -99,8 +103,13 @@ function fake(server: FakeServer, options: { evidence?: boolean } = {}) {
     calls.push(`batch:${label}:${count}`);
     disconnects += count;
     if (server.diesAfter !== undefined && disconnects >= server.diesAfter) {
-      kill(new TargetDiedError('fake', { code: 1, signal: null }, []));
-      return new Promise<never>(() => {});
+      const death = new TargetDiedError('fake', { code: 1, signal: null }, []);
+      if (server.deathSeenAfterMs === undefined) {
+        kill(death);
+        return new Promise<never>(() => {});
+      }
+      dead = true;
+      setTimeout(() => kill(death), server.deathSeenAfterMs);
     }
     return {
       clients: count,
@@ -211,6 +220,18 @@ describe('measureScenario with an injected target', () => {
     const { target, deps, calls } = fake({ bytesPerDisconnect: 2, handlesPerDisconnect: 0, diesAfter: 2000 });
     await expect(measureScenario(target, scenario(), deps)).rejects.toBeInstanceOf(TargetDiedError);
     expect(calls.at(-1)).toBe('evidence:discard');
+  });
+
+  it('reports a death seen only after a probe call failed as the death, not as the failure', async () => {
+    const { target, deps } = fake({ bytesPerDisconnect: 2, handlesPerDisconnect: 0, diesAfter: 2000, deathSeenAfterMs: 300 });
+    await expect(measureScenario(target, scenario(), deps)).rejects.toBeInstanceOf(TargetDiedError);
+  });
+
+  it('passes on a probe failure when the target does not die soon after it', async () => {
+    const died = new Promise<never>(() => {});
+    const started = Date.now();
+    await expect(guardedBy(died, Promise.reject(new Error('the inspector session closed')))).rejects.toThrow('the inspector session closed');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(DEATH_AFTER_FAILURE_MS - 50);
   });
 
   it('judges a control scenario per completed stream and expects it clean whatever the target expects', async () => {

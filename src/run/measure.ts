@@ -8,6 +8,7 @@
 import { meetsExpectation } from '../analysis/index.js';
 import { describeUpstream } from '../analysis/upstream.js';
 import { growthByKind, judgeRows, reasonWithEnding } from '../analysis/policy.js';
+import { LeakcheckError } from '../core/errors.js';
 import type { BatchOutcome } from '../load/clients.js';
 import type { Scenario } from '../load/scenario.js';
 import type { EvidenceOptions } from '../probe/probe.js';
@@ -34,9 +35,32 @@ export interface MeasureDeps {
   phase(name: PhaseName, cycle: number, cycles: number): void;
 }
 
+/**
+ * A probe's channel into a target (an agent's socket, an inspector session) closes as the target dies,
+ * often before the death itself is seen: an exit event comes after the sockets close, and an attached
+ * process is only polled. A failure that the death follows within this is reported as the death.
+ */
+export const DEATH_AFTER_FAILURE_MS = 1500;
+
+/** `work`, or the target's death if that comes first or soon after `work` fails. */
+export async function guardedBy<T>(died: Promise<never>, work: Promise<T>): Promise<T> {
+  try {
+    return await Promise.race([work, died]);
+  } catch (error) {
+    if (error instanceof LeakcheckError) throw error;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([died, new Promise((resolve) => (timer = setTimeout(resolve, DEATH_AFTER_FAILURE_MS)))]);
+    } finally {
+      clearTimeout(timer);
+    }
+    throw error;
+  }
+}
+
 export async function measureScenario(target: Target, scenario: Scenario, deps: MeasureDeps): Promise<ScenarioResult> {
   const started = Date.now();
-  const guarded = <T>(work: Promise<T>) => Promise.race([work, target.died]);
+  const guarded = <T>(work: Promise<T>) => guardedBy(target.died, work);
   const steadyController = new AbortController();
   let steady: Promise<SteadyLoadFigures | null> = Promise.resolve(null);
   const evidence = deps.evidence ? target.evidence(deps.evidence) : null;
