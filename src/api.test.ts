@@ -46,6 +46,9 @@ describe('targetsOf: leakcheck() options -> the run targets', () => {
     ]);
     const [api] = targetsOf({ targets: [{ name: 'api', command: 'x', expect: 'leak' }], expect: ['api=clean'] });
     expect(api?.expect).toBe('clean');
+    const [own] = targetsOf({ targets: [{ name: 'api', command: 'x', expectUpstream: 'cancelled' }] });
+    expect(own?.expectUpstream).toBe('cancelled');
+    expect(targetsOf({ targets: ['api=x'], expectUpstream: ['api=not-cancelled'] })[0]?.expectUpstream).toBe('not-cancelled');
     expect(targetsOf({ targets: ['api=x'], selfCheck: true }).map((t) => t.name)).toEqual(['self-check', 'api']);
   });
 
@@ -55,6 +58,8 @@ describe('targetsOf: leakcheck() options -> the run targets', () => {
     });
     expect(api).toMatchObject({ name: 'api', origin: 'attached', expect: 'leak', attach: { url: 'http://127.0.0.1:3000', port: 3000, pid: 4242, upstream: 'http://127.0.0.1:8090' } });
     expect(api?.request.pathTemplate).toBe('/v1/chat/{id}');
+    const [checked] = targetsOf({ attach: [{ name: 'api', url: 'http://127.0.0.1:3000', upstream: 'http://127.0.0.1:8090', expectUpstream: 'cancelled' }] });
+    expect(checked?.expectUpstream).toBe('cancelled');
     // Attached targets alone: no built-in pair beside them.
     expect(targetsOf({ attach: [{ name: 'api', url: 'http://[::1]:3000' }] }).map((t) => t.name)).toEqual(['api']);
   });
@@ -62,7 +67,8 @@ describe('targetsOf: leakcheck() options -> the run targets', () => {
   it.each([
     [{ attach: [{ name: 'api', url: 'http://10.0.0.5:3000' }] }, /^leakcheck\(\): attach: api=http:\/\/10\.0\.0\.5:3000: .*loopback/],
     [{ attach: [{ name: 'api', url: 'http://127.0.0.1:3000', pid: 'x' }] }, 'leakcheck(): attach[0].pid: must be a process id, got "x"'],
-    [{ attach: [{ name: 'api', uri: 'http://127.0.0.1:3000' }] }, /^leakcheck\(\): attach\[0\]\.uri: unknown field \(known: name, url, pid, upstream, expect, probe, request\)$/],
+    [{ attach: [{ name: 'api', uri: 'http://127.0.0.1:3000' }] }, /^leakcheck\(\): attach\[0\]\.uri: unknown field \(known: name, url, pid, upstream, expect, expectUpstream, probe, request\)$/],
+    [{ attach: [{ name: 'api', url: 'http://127.0.0.1:3000', expectUpstream: 'cancelled' }] }, 'leakcheck(): attach[0].expectUpstream: needs upstream: the mock upstream the server was pointed at, where its cancellations are counted'],
     [{ attach: [{ name: 'api' }] }, 'leakcheck(): attach[0].url: must be a non-empty string, got undefined'],
     [{ attach: { name: 'api' } }, 'leakcheck(): attach: must be an array of { name, url } objects'],
   ])('refuses the attached target %j, naming the field', (options, message) => {
@@ -73,6 +79,7 @@ describe('targetsOf: leakcheck() options -> the run targets', () => {
 
   it.each([
     [{ targets: [{ name: 'api', command: 'x', expect: 'leaky' }] }, 'leakcheck(): targets[0].expect: expected leak or clean (got "leaky")'],
+    [{ targets: [{ name: 'api', command: 'x', expectUpstream: 'sometimes' }] }, 'leakcheck(): targets[0].expectUpstream: expected cancelled or not-cancelled (got "sometimes")'],
     [{ targets: ['ok=x', { name: 'py', command: 'x', probe: 'ruby' }] }, 'leakcheck(): targets[1].probe: expected node, python, go, proc or auto (got "ruby")'],
     [{ targets: [{ name: 'a b', command: 'x' }] }, /^leakcheck\(\): targets\[0\]\.name: the name must be 1–40 letters.* \(got "a b"\)$/],
     [{ targets: [{ name: 'a=b', command: 'x' }] }, /^leakcheck\(\): targets\[0\]\.name: the name must be 1–40 letters.* \(got "a=b"\)$/],
@@ -82,7 +89,7 @@ describe('targetsOf: leakcheck() options -> the run targets', () => {
     [{ targets: [{ name: 'api', command: 'x', path: 'chat/{id}' }] }, 'leakcheck(): targets[0].path: must start with / (got "chat/{id}")'],
     [{ targets: [{ name: 'api', command: 'x', path: 'https://example.com/{id}' }] }, /^leakcheck\(\): targets\[0\]\.path: give a path such as/],
     [{ targets: [{ name: 'api', command: 'x' }], path: 'chat' }, 'leakcheck(): path: must start with / (got "chat")'],
-    [{ targets: [{ name: 'api', command: 'x', expects: 'leak' }] }, /^leakcheck\(\): targets\[0\]\.expects: unknown field \(known: name, command, expect, probe, path, request\)$/],
+    [{ targets: [{ name: 'api', command: 'x', expects: 'leak' }] }, /^leakcheck\(\): targets\[0\]\.expects: unknown field \(known: name, command, expect, expectUpstream, probe, path, request\)$/],
     [{ targets: [42] }, 'leakcheck(): targets[0]: must be a { name, command } object or a "name=command" string'],
     [{ targets: 'api=x' }, /^leakcheck\(\): targets: must be an array/],
     [{ scenarios: ['mixed'], scenrio: ['all'] }, /^leakcheck\(\): scenrio: unknown option \(known: targets, /],

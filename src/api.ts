@@ -21,6 +21,7 @@ import type { LeakcheckReport } from './report/types.js';
 import { runLeakcheck, type Budgets, type RunEvent } from './run/engine.js';
 import { buildGoReference } from './targets/go-build.js';
 import type { Expectation, ProbeKind, TargetSpec } from './targets/target.js';
+import type { UpstreamCancellation } from './analysis/upstream.js';
 import { buildTargets, wantsGoPair, type RequestOptions, type TargetFlags } from './targets/user-targets.js';
 import type { BreakdownMode } from './run/breakdown.js';
 
@@ -32,6 +33,11 @@ export interface LeakcheckTarget {
   command: string;
   /** What it should do (default 'clean'); a missed expectation makes `report.ok` false. */
   expect?: Expectation;
+  /**
+   * Whether a client hanging up must cancel its upstream call ('cancelled') or must not
+   * ('not-cancelled'), as the mock upstream counts it; unset: not checked. A miss makes `report.ok` false.
+   */
+  expectUpstream?: UpstreamCancellation;
   /** How to sample it (default 'auto': the Node agent if one says hello, else pprof if served, else /proc). */
   probe?: ProbeKind;
   /** Its stream route, `{id}` replaced per request (default: the options' `path`, else /chat/stream/{id}). */
@@ -54,6 +60,8 @@ export interface LeakcheckAttachedTarget {
   /** The mock upstream (`streamer-leakcheck upstream`) it was pointed at, for the cancellation check. */
   upstream?: string;
   expect?: Expectation;
+  /** As a started target's; needs `upstream` (else there is nothing to read it from). */
+  expectUpstream?: UpstreamCancellation;
   probe?: ProbeKind;
   request?: RequestOptions;
 }
@@ -67,6 +75,8 @@ export interface LeakcheckOptions {
   target?: string[];
   /** `'name=leak|clean'` for any target, built-ins included; after the targets' own `expect`. */
   expect?: Array<`${string}=${Expectation}`>;
+  /** `'name=cancelled|not-cancelled'` for any target; after the targets' own `expectUpstream`. */
+  expectUpstream?: Array<`${string}=${UpstreamCancellation}`>;
   /** `'name=node|go|proc|auto'` for any target; after the targets' own `probe`. */
   probe?: Array<`${string}=${ProbeKind}`>;
   /** Stream route of targets that name none (default /chat/stream/{id}). */
@@ -105,21 +115,27 @@ export interface LeakcheckOptions {
 
 /** Every option, so an unknown key (a typo) is refused rather than silently ignored. */
 const OPTION_KEYS = Object.keys({
-  targets: true, target: true, attach: true, expect: true, probe: true, path: true, request: true, builtin: true, selfCheck: true,
+  targets: true, target: true, attach: true, expect: true, expectUpstream: true, probe: true, path: true, request: true, builtin: true, selfCheck: true,
   scenarios: true, scenario: true, seed: true, upstreamTokens: true, upstreamIntervalMs: true,
   startTimeoutMs: true, settleMs: true, budgets: true, parallel: true, breakdown: true, signal: true, onEvent: true,
 } satisfies Record<keyof LeakcheckOptions, true>);
 
 const TARGET_KEYS = Object.keys({
-  name: true, command: true, expect: true, probe: true, path: true, request: true,
+  name: true, command: true, expect: true, expectUpstream: true, probe: true, path: true, request: true,
 } satisfies Record<keyof LeakcheckTarget, true>);
 
 const ATTACH_KEYS = Object.keys({
-  name: true, url: true, pid: true, upstream: true, expect: true, probe: true, request: true,
+  name: true, url: true, pid: true, upstream: true, expect: true, expectUpstream: true, probe: true, request: true,
 } satisfies Record<keyof LeakcheckAttachedTarget, true>);
 
 /** Which field of a target object a `buildTargets` error is about, by the flag its message names. */
-const FIELD_OF_FLAG: Record<string, keyof LeakcheckTarget> = { '--target': 'name', '--expect': 'expect', '--probe': 'probe', '--path': 'path' };
+const FIELD_OF_FLAG: Record<string, keyof LeakcheckTarget> = {
+  '--target': 'name',
+  '--expect': 'expect',
+  '--expect-upstream': 'expectUpstream',
+  '--probe': 'probe',
+  '--path': 'path',
+};
 
 function fail(field: string, problem: string): never {
   throw new UsageError(`leakcheck(): ${field}: ${problem}`);
@@ -141,6 +157,7 @@ export function targetsOf(options: LeakcheckOptions, goBinary?: string): TargetS
 
   const pairs: string[] = [];
   const expects: string[] = [];
+  const upstreamExpects: string[] = [];
   const probes: string[] = [];
   const ownRequests: Record<string, RequestOptions> = {};
   entries.forEach((entry: unknown, i) => {
@@ -152,6 +169,7 @@ export function targetsOf(options: LeakcheckOptions, goBinary?: string): TargetS
     const target = checkedTarget(entry, at, options.path);
     pairs.push(`${target.name}=${target.command}`);
     if (target.expect !== undefined) expects.push(`${target.name}=${target.expect}`);
+    if (target.expectUpstream !== undefined) upstreamExpects.push(`${target.name}=${target.expectUpstream}`);
     if (target.probe !== undefined) probes.push(`${target.name}=${target.probe}`);
     if (target.request !== undefined || target.path !== undefined) {
       ownRequests[target.name] = { ...target.request, ...(target.path !== undefined ? { path: target.path } : {}) };
@@ -167,7 +185,7 @@ export function targetsOf(options: LeakcheckOptions, goBinary?: string): TargetS
     if (!entry || typeof entry !== 'object' || Array.isArray(entry)) fail(at, 'must be a { name, url } object');
     const target = entry as Record<string, unknown>;
     for (const key of Object.keys(target)) if (!ATTACH_KEYS.includes(key)) fail(`${at}.${key}`, `unknown field (known: ${ATTACH_KEYS.join(', ')})`);
-    for (const key of ['name', 'url', 'upstream', 'expect', 'probe'] as const) {
+    for (const key of ['name', 'url', 'upstream', 'expect', 'expectUpstream', 'probe'] as const) {
       const value = target[key];
       if (value === undefined && key !== 'name' && key !== 'url') continue;
       if (typeof value !== 'string' || value.trim() === '') fail(`${at}.${key}`, `must be a non-empty string, got ${describe(value)}`);
@@ -176,12 +194,16 @@ export function targetsOf(options: LeakcheckOptions, goBinary?: string): TargetS
     if (target.request !== undefined && (!target.request || typeof target.request !== 'object' || Array.isArray(target.request))) {
       fail(`${at}.request`, `must be an object, got ${describe(target.request)}`);
     }
-    const { name, url, pid, upstream, expect, probe, request } = target as unknown as LeakcheckAttachedTarget;
+    const { name, url, pid, upstream, expect, expectUpstream, probe, request } = target as unknown as LeakcheckAttachedTarget;
     if (/[=\s]/.test(name)) fail(`${at}.name`, `the name must be 1–40 letters, digits, '.', '_' or '-' (got ${describe(name)})`);
     attach.push(`${name}=${url}`);
     if (pid !== undefined) pids.push(`${name}=${pid}`);
     if (upstream !== undefined) upstreams.push(`${name}=${upstream}`);
     if (expect !== undefined) expects.push(`${name}=${expect}`);
+    if (expectUpstream !== undefined) {
+      if (upstream === undefined) fail(`${at}.expectUpstream`, 'needs upstream: the mock upstream the server was pointed at, where its cancellations are counted');
+      upstreamExpects.push(`${name}=${expectUpstream}`);
+    }
     if (probe !== undefined) probes.push(`${name}=${probe}`);
     if (request !== undefined) ownRequests[name] = request;
   });
@@ -190,6 +212,7 @@ export function targetsOf(options: LeakcheckOptions, goBinary?: string): TargetS
     target: pairs,
     ...(attach.length > 0 ? { attach, pid: pids, upstream: upstreams } : {}),
     expect: [...expects, ...stringsOf(options.expect, 'expect')],
+    expectUpstream: [...upstreamExpects, ...stringsOf(options.expectUpstream, 'expectUpstream')],
     probe: [...probes, ...stringsOf(options.probe, 'probe')],
     ...(options.builtin !== undefined ? { builtin: stringsOf(options.builtin, 'builtin') } : {}),
     ...(options.selfCheck !== undefined ? { selfCheck: options.selfCheck } : {}),
@@ -229,7 +252,7 @@ function checkedTarget(entry: unknown, at: string, defaultPath: string | undefin
     if (value === undefined && !required) continue;
     if (typeof value !== 'string' || value.trim() === '') fail(`${at}.${key}`, `must be a non-empty string, got ${describe(value)}`);
   }
-  const { name, command, expect, probe, path } = target as unknown as LeakcheckTarget;
+  const { name, command, expect, expectUpstream, probe, path } = target as unknown as LeakcheckTarget;
   // "a=b" would split into another name and command, " a" be trimmed into another name.
   if (/[=\s]/.test(name)) fail(`${at}.name`, `the name must be 1–40 letters, digits, '.', '_' or '-' (got ${describe(name)})`);
   const routePath = path ?? defaultPath;
@@ -237,15 +260,16 @@ function checkedTarget(entry: unknown, at: string, defaultPath: string | undefin
     buildTargets({
       target: [`${name}=${command}`],
       expect: expect === undefined ? [] : [`${name}=${expect}`],
+      expectUpstream: expectUpstream === undefined ? [] : [`${name}=${expectUpstream}`],
       probe: probe === undefined ? [] : [`${name}=${probe}`],
       ...(routePath !== undefined ? { path: routePath } : {}),
     });
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    const field = FIELD_OF_FLAG[/^--[a-z]+/.exec(error.message)?.[0] ?? ''];
+    const field = FIELD_OF_FLAG[/^--[a-z-]+/.exec(error.message)?.[0] ?? ''];
     if (field === undefined) throw error;
     // `--flag VALUE: problem` (VALUE quoted, or NAME=VALUE) or `--flag: problem`: keep the problem.
-    const problem = error.message.replace(/^--[a-z]+( "(?:[^"\\]|\\.)*"| \S*)?: /, '');
+    const problem = error.message.replace(/^--[a-z-]+( "(?:[^"\\]|\\.)*"| \S*)?: /, '');
     // A bad `path` of the options, not of this target: name the option.
     if (field === 'path' && path === undefined) fail('path', `${problem} (got ${describe(defaultPath)})`);
     fail(`${at}.${field}`, `${problem} (got ${describe(target[field])})`);
@@ -255,6 +279,7 @@ function checkedTarget(entry: unknown, at: string, defaultPath: string | undefin
     name,
     command,
     ...(expect !== undefined ? { expect } : {}),
+    ...(expectUpstream !== undefined ? { expectUpstream } : {}),
     ...(probe !== undefined ? { probe } : {}),
     ...(path !== undefined ? { path } : {}),
     ...(request !== undefined ? { request } : {}),

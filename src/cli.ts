@@ -106,6 +106,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--pid <name=pid>', 'the process of an attached server (default: the one listening on its port); repeatable', collect)
     .option('--upstream <name=url>', 'the mock upstream (streamer-leakcheck upstream) an attached server was pointed at, for the cancellation check; repeatable', collect)
     .option('--expect <name=leak|clean>', 'what a target should do (user targets default to clean); repeatable', collect)
+    .option('--expect-upstream <name=cancelled|not-cancelled>', 'also fail unless a client hanging up cancels (or does not cancel) the target\'s upstream call, as the mock upstream counts it; repeatable', collect)
     .option('--path <template>', 'stream route of user targets; {id} becomes a unique id per request (default /chat/stream/{id})')
     .option('--method <method>', 'HTTP method of user targets\' requests (default GET, or POST with --body)')
     .option('--header <name:value>', 'request header of user targets, repeatable; ${NAME} in it is read from the environment; values print as ***', collect)
@@ -166,6 +167,8 @@ Examples:
   $ npx streamer-leakcheck run --builtin python      the seed's streamers in asyncio, read by the Python agent
   $ npx streamer-leakcheck run --node ~/node-v22/bin/node   the reference pair on another Node
   $ npx streamer-leakcheck run --target api='npm start' --junit leakcheck.xml --max-bytes-per-disconnect 512
+  $ npx streamer-leakcheck run --target api='npm start' --expect-upstream api=cancelled
+                                                     also fail unless a hang-up cancels the server's model call
 
 An attached server is never stopped (not by the run, Ctrl-C, SIGTERM or a crash), and one run reads it for
 every scenario: they are not independent, and there is no per-hang-up breakdown.
@@ -175,7 +178,7 @@ A stream is complete when the server ends the response; --framing sse counts SSE
 Settings can live in leakcheck.config.json (or a "leakcheck" key in package.json); flags override them.
 --open uses STREAMER_LEAKCHECK_OPENER, when set, instead of the platform's opener.
 
-Exit codes: 0 every verdict met its expectation, 1 one did not, 2 bad usage, scenario or output path,
+Exit codes: 0 every verdict met its expectation, 1 one did not (or an upstream expectation or budget failed), 2 bad usage, scenario or output path,
             3 a target failed to start or died, 4 a report file could not be written, 130 interrupted.`,
     )
     .action(async (flags: RunFlags, command: Command) => {

@@ -9,7 +9,7 @@ describe('config file', () => {
   it('turns a config into run flags', () => {
     const values = parseConfig(
       {
-        targets: { api: 'npm start', worker: { command: 'node w.js', expect: 'leak', probe: 'node' } },
+        targets: { api: 'npm start', worker: { command: 'node w.js', expect: 'leak', expectUpstream: 'not-cancelled', probe: 'node' } },
         selfCheck: true,
         path: '/v1/stream/{id}',
         scenarios: ['mixed'],
@@ -24,6 +24,7 @@ describe('config file', () => {
     expect(values).toEqual({
       target: ['api=npm start', 'worker=node w.js'],
       expect: ['worker=leak'],
+      expectUpstream: ['worker=not-cancelled'],
       probe: ['worker=node'],
       selfCheck: true,
       request: { path: '/v1/stream/{id}' },
@@ -40,6 +41,7 @@ describe('config file', () => {
   it.each([
     [{ target: {} }, /leakcheck\.config\.json: target: unknown key/],
     [{ targets: { api: { command: 'x', expect: 'maybe' } } }, /targets\.api\.expect: must be "leak" or "clean"/],
+    [{ targets: { api: { command: 'x', expectUpstream: 'yes' } } }, /targets\.api\.expectUpstream: must be "cancelled" or "not-cancelled"/],
     [{ targets: { api: { cmd: 'x' } } }, /targets\.api\.cmd: unknown key/],
     [{ seed: -1 }, /seed: must be a whole number/],
     [{ budgets: { maxBytes: 1 } }, /budgets\.maxBytes: unknown key/],
@@ -59,7 +61,7 @@ describe('config file', () => {
     [{ request: { body: null } }, /request\.body: leave it out for no body/],
     [{ path: '/a', request: { path: '/b' } }, /path: give the path once/],
     [{ targets: { api: { command: 'x', request: { headers: [] } } } }, /targets\.api\.request\.headers: must map header names/],
-    [{ targets: { api: { command: 'x', requests: {} } } }, /targets\.api\.requests: unknown key \(known: command, expect, probe, request\)/],
+    [{ targets: { api: { command: 'x', requests: {} } } }, /targets\.api\.requests: unknown key \(known: command, expect, expectUpstream, probe, request\)/],
   ])('names the key that is wrong: %j', (raw, message) => {
     expect(() => parseConfig(raw, 'leakcheck.config.json')).toThrow(ScenarioError);
     expect(() => parseConfig(raw, 'leakcheck.config.json')).toThrow(message);
@@ -95,7 +97,7 @@ describe('config file: attached targets', () => {
       {
         attach: {
           api: 'http://127.0.0.1:3000',
-          worker: { url: 'http://127.0.0.1:3001', pid: 4242, upstream: 'http://127.0.0.1:8090', expect: 'leak', probe: 'node', request: { path: '/s/{id}' } },
+          worker: { url: 'http://127.0.0.1:3001', pid: 4242, upstream: 'http://127.0.0.1:8090', expect: 'leak', expectUpstream: 'cancelled', probe: 'node', request: { path: '/s/{id}' } },
         },
       },
       'leakcheck.config.json',
@@ -105,6 +107,7 @@ describe('config file: attached targets', () => {
       pid: ['worker=4242'],
       upstream: ['worker=http://127.0.0.1:8090'],
       expect: ['worker=leak'],
+      expectUpstream: ['worker=cancelled'],
       probe: ['worker=node'],
       targetRequests: { worker: { path: '/s/{id}' } },
     });
@@ -115,7 +118,7 @@ describe('config file: attached targets', () => {
     [{ attach: { api: 'http://10.0.0.2:3000' } }, /attach\.api\.url: 10\.0\.0\.2 is not a loopback address/],
     [{ attach: { api: { url: 'http://127.0.0.1:3000', pid: 'x' } } }, /attach\.api\.pid: must be a process id/],
     [{ attach: { api: { url: 'http://127.0.0.1:3000', upstream: 'http://[::2]:1' } } }, /attach\.api\.upstream: .* is not a loopback address/],
-    [{ attach: { api: { url: 'http://127.0.0.1:3000', command: 'npm start' } } }, /attach\.api\.command: unknown key \(known: url, pid, upstream, expect, probe, request\)/],
+    [{ attach: { api: { url: 'http://127.0.0.1:3000', command: 'npm start' } } }, /attach\.api\.command: unknown key \(known: url, pid, upstream, expect, expectUpstream, probe, request\)/],
     [{ attach: { api: { pid: 3 } } }, /attach\.api\.url: must be a non-empty string/],
     [{ targets: { api: 'npm start' }, attach: { api: 'http://127.0.0.1:3000' } }, /attach\.api: targets\.api has that name already/],
   ])('refuses %j naming the key', (config, message) => {

@@ -31,6 +31,7 @@ export interface ConfigValues extends TargetFlags {
 interface TargetEntry {
   command: string;
   expect?: 'leak' | 'clean';
+  expectUpstream?: 'cancelled' | 'not-cancelled';
   probe?: string;
   request?: unknown;
 }
@@ -40,13 +41,14 @@ interface AttachEntry {
   pid?: number;
   upstream?: string;
   expect?: 'leak' | 'clean';
+  expectUpstream?: 'cancelled' | 'not-cancelled';
   probe?: string;
   request?: unknown;
 }
 
 export const KEYS = ['$schema', 'targets', 'attach', 'builtin', 'selfCheck', 'path', 'request', 'scenarios', 'seed', 'junit', 'out', 'open', 'budgets', 'startTimeoutMs', 'upstream', 'parallel'];
-export const TARGET_KEYS = ['command', 'expect', 'probe', 'request'];
-export const ATTACH_KEYS = ['url', 'pid', 'upstream', 'expect', 'probe', 'request'];
+export const TARGET_KEYS = ['command', 'expect', 'expectUpstream', 'probe', 'request'];
+export const ATTACH_KEYS = ['url', 'pid', 'upstream', 'expect', 'expectUpstream', 'probe', 'request'];
 export const REQUEST_KEYS = ['method', 'path', 'headers', 'body', 'framing'];
 
 export async function loadConfig(cwd: string): Promise<{ file: string; values: ConfigValues } | null> {
@@ -93,12 +95,16 @@ export function parseConfig(raw: unknown, file: string, prefix = ''): ConfigValu
   const strings = (key: string, v: unknown) =>
     Array.isArray(v) ? v.map((item, i) => str(`${key}[${i}]`, item)) : fail(key, 'must be an array of strings');
 
-  /** A target's expect, probe and request, as its flags say them. */
-  const targetOptions = (name: string, key: string, target: { expect?: unknown; probe?: unknown; request?: unknown }) => {
+  /** A target's expect, expectUpstream, probe and request, as its flags say them. */
+  const targetOptions = (name: string, key: string, target: { expect?: unknown; expectUpstream?: unknown; probe?: unknown; request?: unknown }) => {
     if (target.request !== undefined) (values.targetRequests ??= {})[name] = parseRequest(target.request, `${key}.request`, fail);
     if (target.expect !== undefined) {
       if (target.expect !== 'leak' && target.expect !== 'clean') fail(`${key}.expect`, 'must be "leak" or "clean"');
       (values.expect ??= []).push(`${name}=${target.expect}`);
+    }
+    if (target.expectUpstream !== undefined) {
+      if (target.expectUpstream !== 'cancelled' && target.expectUpstream !== 'not-cancelled') fail(`${key}.expectUpstream`, 'must be "cancelled" or "not-cancelled"');
+      (values.expectUpstream ??= []).push(`${name}=${target.expectUpstream}`);
     }
     if (target.probe !== undefined) {
       if (typeof target.probe !== 'string' || !isProbeChoice(target.probe)) fail(`${key}.probe`, 'must be "node", "python", "go", "proc" or "auto"');
@@ -110,6 +116,7 @@ export function parseConfig(raw: unknown, file: string, prefix = ''): ConfigValu
     if (!targets || typeof targets !== 'object' || Array.isArray(targets)) fail('targets', 'must map names to commands');
     values.target = [];
     values.expect ??= [];
+    values.expectUpstream ??= [];
     values.probe ??= [];
     for (const [name, entry] of Object.entries(targets as Record<string, unknown>)) {
       const key = `targets.${name}`;
@@ -126,6 +133,7 @@ export function parseConfig(raw: unknown, file: string, prefix = ''): ConfigValu
     if (!attach || typeof attach !== 'object' || Array.isArray(attach)) fail('attach', 'must map names to URLs');
     values.attach = [];
     values.expect ??= [];
+    values.expectUpstream ??= [];
     values.probe ??= [];
     for (const [name, entry] of Object.entries(attach as Record<string, unknown>)) {
       const key = `attach.${name}`;

@@ -8,6 +8,7 @@ export { leakcheck, type LeakcheckAttachedTarget, type LeakcheckOptions, type Le
 export type { Budgets, RunEvent } from './run/engine.js';
 export type { Expectation, ProbeKind } from './targets/target.js';
 export type { MetricJudgement, Verdict } from './analysis/index.js';
+export type { UpstreamCancellation, UpstreamCheck } from './analysis/upstream.js';
 export type * from './report/types.js';
 export { loadScenario, parseScenario, type Scenario, type Behaviour } from './load/scenario.js';
 export { renderTerminal, type TerminalOptions } from './report/terminal.js';

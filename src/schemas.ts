@@ -85,6 +85,7 @@ export function configSchema(): Schema {
   const target: Record<string, Schema> = {
     command: { type: 'string', minLength: 1, description: 'started through /bin/sh with PORT and HOST set' },
     expect: { enum: ['leak', 'clean'] },
+    expectUpstream: { enum: ['cancelled', 'not-cancelled'], description: 'also fail unless a client hanging up cancels (or does not cancel) the upstream call' },
     probe: { enum: [...PROBE_NAMES, 'auto'] },
     request: { $ref: '#/$defs/request' },
   };
@@ -94,6 +95,7 @@ export function configSchema(): Schema {
     pid: { type: 'integer', minimum: 2, description: 'its process (default: the one listening on its port)' },
     upstream: loopbackUrl('the mock upstream (streamer-leakcheck upstream) it was pointed at'),
     expect: { enum: ['leak', 'clean'] },
+    expectUpstream: { enum: ['cancelled', 'not-cancelled'], description: 'also fail unless a client hanging up cancels (or does not cancel) the upstream call' },
     probe: { enum: [...PROBE_NAMES, 'auto'] },
     request: { $ref: '#/$defs/request' },
   };

@@ -69,6 +69,21 @@ describe('leakcheck() from a test', () => {
     await rm(dir, { recursive: true, force: true });
   }, 120_000);
 
+  it('checks the upstream when asked: old never cancels its upstream stream, new does', async () => {
+    const report = await leakcheck({
+      scenarios: [path.join(FIXTURES, 'tiny.json')],
+      expectUpstream: ['old=not-cancelled', 'new=not-cancelled'],
+      seed: 3,
+    });
+    const [old, fixed] = report.targets;
+    expect(old?.upstreamCheck).toEqual({ expect: 'not-cancelled', seen: 'not-cancelled', met: true, reason: null });
+    expect(old?.scenarios[0]?.upstream?.cancellation).toBe('not-cancelled');
+    // new cancels: the expectation given here is wrong on purpose, and the report fails on it.
+    expect(fixed?.upstreamCheck).toEqual({ expect: 'not-cancelled', seen: 'cancelled', met: false, reason: 'upstream cancelled in tiny' });
+    expect(fixed?.scenarios[0]?.upstream?.streamsCancelled).toBeGreaterThan(0.5 * fixed!.scenarios[0]!.disconnects);
+    expect(report.ok).toBe(false);
+  }, 120_000);
+
   it('rejects bad options with the same errors as the CLI, and a bad target object by its field', async () => {
     await expect(leakcheck({ expect: ['nobody=leak'] })).rejects.toThrow(UsageError);
     await expect(leakcheck({ targets: [{ name: 'api', command: 'node s.js', expect: 'leaky' as 'leak' }] })).rejects.toThrow(

@@ -8,6 +8,7 @@ import type { BehaviourArm, Budgets, SampleRow, ScenarioResult, TargetReport } f
 import { meetsExpectation, type Expectation } from './expectation.js';
 import type { MetricSpec, SeriesPoint, TargetJudgement, Verdict } from './types.js';
 import { formatBytes } from './format.js';
+import { checkUpstream, type UpstreamCancellation } from './upstream.js';
 import { judgeTarget } from './verdict.js';
 
 /** The metric series of `rows` that `specs` can judge: a key every row holds, as points over x. */
@@ -143,6 +144,7 @@ export interface TargetIdentity {
   /** The probe asked for, reported when no scenario ran to say which one read it. */
   probe: string;
   expect: Expectation;
+  expectUpstream?: UpstreamCancellation;
 }
 
 /** A target's scenarios summed up: the deciding scenario's verdict and figures, expectations, budgets. */
@@ -162,6 +164,7 @@ export function summariseTarget(target: TargetIdentity, results: ScenarioResult[
     // Judged on the target's verdict, once; each scenario shows its own against its own expectation.
     expectationMet: deciding !== null && meetsExpectation(deciding.verdict, target.expect),
     budgetExceeded: budgetsExceeded(target.expect, results, budgets),
+    upstreamCheck: target.expectUpstream ? checkUpstream(target.expectUpstream, results) : null,
     reason: deciding ? `${deciding.scenario}: ${deciding.reason}` : 'no scenario finished',
     disconnects: results.reduce((n, r) => n + r.disconnects, 0),
     heap: { bytesPerDisconnect: heap?.perDisconnect ?? null, ci95: heap?.ci95 ?? null },

@@ -2,6 +2,7 @@
 import { formatBytes } from '../analysis/format.js';
 import { armFigures } from '../analysis/policy.js';
 import type { Verdict } from '../analysis/index.js';
+import type { UpstreamCheck } from '../analysis/upstream.js';
 import { GOROUTINE_KIND_PREFIX, TASK_KIND_PREFIX, type ScenarioResult, type TargetReport } from './types.js';
 
 export function signedBytes(bytes: number): string {
@@ -92,6 +93,16 @@ export function viaText(result: ScenarioResult | undefined): string {
 
 export function verdictWord(verdict: Verdict): string {
   return verdict === 'leak' ? 'LEAK' : verdict;
+}
+
+/** What `--expect-upstream` saw, in words: "not cancelled", "cancelled in some scenarios only", "unknown". */
+export function upstreamSeenWord(check: UpstreamCheck): string {
+  return check.seen === 'both' ? 'cancelled in some scenarios only' : check.seen === 'not-cancelled' ? 'not cancelled' : check.seen;
+}
+
+/** One line for a missed `--expect-upstream`: "upstream not cancelled, expected cancelled (…why)". */
+export function upstreamMissText(check: UpstreamCheck): string {
+  return `upstream ${upstreamSeenWord(check)}, expected ${check.expect}${check.reason ? ` (${check.reason})` : ''}`;
 }
 
 /**

@@ -71,6 +71,7 @@ function target(name: string, scenarios: ScenarioResult[], overrides: Partial<Ta
     verdict: first?.verdict ?? 'inconclusive',
     expectationMet: first?.expectationMet ?? false,
     budgetExceeded: [],
+    upstreamCheck: null,
     reason: first ? `${first.scenario}: ${first.reason}` : 'not measured',
     disconnects: 400,
     heap: { bytesPerDisconnect: first?.metrics[0]?.perDisconnect ?? null, ci95: first?.metrics[0]?.ci95 ?? null },
@@ -166,7 +167,7 @@ describe('renderHtml', () => {
       reason: evil,
       handleGrowthByType: { [evil]: 3 },
       errors: { total: 1, byKind: { [evil]: 1 }, examples: [evil] },
-      upstream: { streamsStarted: 1, streamsCompleted: 0, streamsCancelled: 0, tokensAfterClientLeft: 0, streamsInFlightAtEnd: 0, openConnectionsAtEnd: 0, summary: evil },
+      upstream: { streamsStarted: 1, streamsCompleted: 0, streamsCancelled: 0, tokensAfterClientLeft: 0, streamsInFlightAtEnd: 0, openConnectionsAtEnd: 0, cancellation: 'not-cancelled' as const, summary: evil },
       attribution: { ...leaking.attribution!, snapshots: [evil], retained: [{ ...leaking.attribution!.retained[0]!, group: evil, retainerPath: [evil] }] },
     };
     const page = renderHtml(
@@ -358,5 +359,39 @@ describe('the breakdown matrix', () => {
     expect(page).toMatch(/<th scope="row">stall-then-leave \(after 2 events, 100 ms\)<\/th><td>LEAK \+2\.2 KB, \+0\.02 handles<\/td><td><\/td>/);
     expect(renderMarkdown(r)).toContain('| stall-then-leave (after 2 events, 100 ms) | LEAK +2.2 KB, +0.02 handles |  |');
     expect(renderHtml(report([target('fixed', [result('mixed')])], [info('mixed')]))).not.toContain('breakdown-table');
+  });
+});
+
+describe('an upstream expectation in every report', () => {
+  it('shows what was seen, met or missed, in report.html, report.md, the terminal and JUnit', async () => {
+    const { renderMarkdown } = await import('./markdown.js');
+    const { renderTerminal } = await import('./terminal.js');
+    const { renderJunit } = await import('./junit.js');
+    const r = report(
+      [
+        target('leaky', [result('mixed')], { upstreamCheck: { expect: 'not-cancelled', seen: 'not-cancelled', met: true, reason: null } }),
+        target('fixed', [result('mixed')], { upstreamCheck: { expect: 'cancelled', seen: 'not-cancelled', met: false, reason: 'upstream not cancelled in mixed' } }),
+        target('other', [result('mixed')]),
+      ],
+      [info('mixed')],
+      { ok: false },
+    );
+    const page = renderHtml(r);
+    expect(page).toContain('<li data-upstream-met="true"><strong>leaky</strong> upstream not cancelled, as expected</li>');
+    expect(page).toContain('<li data-upstream-met="false"><strong>fixed</strong> upstream not cancelled, expected cancelled (upstream not cancelled in mixed)</li>');
+    const markdown = renderMarkdown(r);
+    expect(markdown).toContain('- ✅ **leaky** upstream not cancelled, as expected');
+    expect(markdown).toContain('- ❌ **fixed** upstream not cancelled, expected cancelled (upstream not cancelled in mixed)');
+    const terminal = renderTerminal(r, { color: false });
+    expect(terminal).toMatch(/ {2}upstream +not cancelled ✓ +not cancelled ✗ expected cancelled +not checked/);
+    expect(terminal).toContain('FAIL: fixed: upstream not cancelled, expected cancelled (upstream not cancelled in mixed)');
+    const junit = renderJunit(r);
+    expect(junit).toContain('name="upstream: expected not-cancelled" time="0"></testcase>');
+    expect(junit).toMatch(/name="upstream: expected cancelled" time="0"><failure message="upstream not cancelled, expected cancelled/);
+    expect(junit).toMatch(/<testsuite name="fixed" tests="2" failures="1"/);
+    // No row and no list for a run that checked no upstream.
+    const unchecked = report([target('other', [result('mixed')])], [info('mixed')]);
+    expect(renderTerminal(unchecked, { color: false })).not.toMatch(/^ {2}upstream /m);
+    expect(renderHtml(unchecked)).not.toContain('upstream-checks');
   });
 });

@@ -27,6 +27,8 @@ import {
   retainerPathText,
   signedBytes,
   signedCount,
+  upstreamMissText,
+  upstreamSeenWord,
   verdictWord,
   viaText,
   attachedLines,
@@ -164,6 +166,15 @@ function verdictTable(report: LeakcheckReport): SafeHtml {
 </tr>`,
         );
   const overBudget = report.targets.flatMap((t) => t.budgetExceeded.map((b) => html`<li><strong>${t.name}</strong> over budget: ${b}</li>`));
+  const upstreamChecks = report.targets.flatMap((t) =>
+    t.upstreamCheck
+      ? [
+          t.upstreamCheck.met
+            ? html`<li data-upstream-met="true"><strong>${t.name}</strong> upstream ${upstreamSeenWord(t.upstreamCheck)}, as expected</li>`
+            : html`<li data-upstream-met="false"><strong>${t.name}</strong> ${upstreamMissText(t.upstreamCheck)}</li>`,
+        ]
+      : [],
+  );
   return html`<section class="verdicts" aria-labelledby="verdicts-title">
 <h2 id="verdicts-title">Verdicts</h2>
 <div class="table-wrap"><table class="verdict-table">
@@ -171,6 +182,7 @@ function verdictTable(report: LeakcheckReport): SafeHtml {
 <tbody>${rows}</tbody>
 </table></div>
 ${overBudget.length > 0 ? html`<ul class="over-budget">${overBudget}</ul>` : ''}
+${upstreamChecks.length > 0 ? html`<ul class="upstream-checks">${upstreamChecks}</ul>` : ''}
 </section>`;
 }
 

@@ -1,10 +1,10 @@
 /**
  * The report as JUnit XML, the format most CI systems read: one testsuite per target, one testcase per
- * target × scenario (its expectation met or not), and one per run problem (a target that would not
- * start or died) as an error.
+ * target × scenario (its expectation met or not), one for a target's upstream expectation when it has
+ * one, and one per run problem (a target that would not start or died) as an error.
  */
 import type { LeakcheckReport } from './types.js';
-import { verdictWord } from './figures.js';
+import { upstreamMissText, verdictWord } from './figures.js';
 
 function xml(text: string): string {
   return text
@@ -37,6 +37,12 @@ export function renderJunit(report: LeakcheckReport): string {
         : `<failure message="${xml(`was ${verdictWord(result.verdict)}, expected ${result.expect}`)}">${xml(result.reason)}</failure>`;
       if (!result.expectationMet) suiteFailures++;
       cases.push(`    <testcase classname="streamer-leakcheck.${xml(name)}" name="${xml(caseName)}" time="${seconds(result.durationMs)}">${body}</testcase>`);
+    }
+    const check = target?.upstreamCheck;
+    if (check) {
+      if (!check.met) suiteFailures++;
+      const body = check.met ? '' : `<failure message="${xml(upstreamMissText(check))}">${xml(check.reason ?? '')}</failure>`;
+      cases.push(`    <testcase classname="streamer-leakcheck.${xml(name)}" name="${xml(`upstream: expected ${check.expect}`)}" time="0">${body}</testcase>`);
     }
     for (const problem of report.problems.filter((p) => p.target === name)) {
       suiteErrors++;

@@ -15,6 +15,8 @@ import {
   metricCell,
   requestLine,
   taskLines,
+  upstreamMissText,
+  upstreamSeenWord,
   verdictWord,
   breakdownMatrix,
 } from './figures.js';
@@ -40,6 +42,10 @@ export function renderMarkdown(report: LeakcheckReport): string {
   for (const t of report.targets) for (const line of attachedLines(t)) out.push(`- **${cell(t.name)}** ${cell(line)}`);
   for (const t of report.targets) if (t.origin !== 'builtin' && t.request) out.push(`- **${cell(t.name)}** request: \`${requestLine(t.request).replaceAll('`', "'")}\``); // code: *** is not emphasis
   for (const t of report.targets) for (const b of t.budgetExceeded) out.push(`- ❌ **${cell(t.name)}** over budget: ${cell(b)}`);
+  for (const t of report.targets) {
+    const check = t.upstreamCheck;
+    if (check) out.push(check.met ? `- ✅ **${cell(t.name)}** upstream ${upstreamSeenWord(check)}, as expected` : `- ❌ **${cell(t.name)}** ${cell(upstreamMissText(check))}`);
+  }
   if (report.problems.length > 0) {
     out.push('');
     out.push('#### Problems');

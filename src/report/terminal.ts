@@ -3,6 +3,7 @@
  * the reasons and what the upstream saw. Colour only when asked (the CLI decides: TTY, NO_COLOR).
  */
 import { Chalk, type ChalkInstance } from 'chalk';
+import type { UpstreamCheck } from '../analysis/upstream.js';
 import type { ScenarioResult, LeakcheckReport, TargetReport } from './types.js';
 import { sparkline } from './sparkline.js';
 import { renderTable } from './table.js';
@@ -18,6 +19,8 @@ import {
   metricColumns,
   requestLine,
   taskLines,
+  upstreamMissText,
+  upstreamSeenWord,
   verdictWord,
   viaText,
   attachedLines,
@@ -63,6 +66,9 @@ export function renderTerminal(report: LeakcheckReport, options: TerminalOptions
     rows.push(['  verdict', ...targets.map((t) => verdictCell(c, t.verdict, t.expect, t.expectationMet))]);
     rows.push(['  heap / disconnect', ...targets.map((t) => heapCell(t))]);
     rows.push(['  handles / disconnect', ...targets.map((t) => handlesCell(t))]);
+    if (targets.some((t) => t.upstreamCheck)) {
+      rows.push(['  upstream', ...targets.map((t) => (t.upstreamCheck ? upstreamCell(c, t.upstreamCheck) : c.dim('not checked')))]);
+    }
     // A row no target has a figure for (heap on a Go-only run, fds on a Node-only run) says nothing.
     lines.push(...renderTable(rows.filter((row) => row.length < 2 || row.slice(1).some((cell) => cell !== 'n/a'))));
     lines.push('');
@@ -106,6 +112,10 @@ function verdictCell(c: ChalkInstance, verdict: string, expect: string, met: boo
   return `${coloured} ${met ? c.green('✓') : c.red(`✗ expected ${expect}`)}`;
 }
 
+function upstreamCell(c: ChalkInstance, check: UpstreamCheck): string {
+  return `${upstreamSeenWord(check)} ${check.met ? c.green('✓') : c.red(`✗ expected ${check.expect}`)}`;
+}
+
 function colourErrors(c: ChalkInstance, r: ScenarioResult): string {
   const text = errorsText(r.errors);
   return r.errors.total > 0 ? c.yellow(text) : text;
@@ -141,12 +151,14 @@ function summaryLine(c: ChalkInstance, report: LeakcheckReport): string {
   if (!report.complete) return c.red.bold('INCOMPLETE: ') + 'the run did not finish; figures above are what was measured';
   const missed = report.targets.filter((t) => !t.expectationMet);
   const overBudget = report.targets.filter((t) => t.budgetExceeded.length > 0);
-  if (missed.length === 0 && overBudget.length === 0) return c.green.bold('PASS: ') + 'every verdict met its expectation';
+  const upstreamMissed = report.targets.filter((t) => t.upstreamCheck && !t.upstreamCheck.met);
+  if (missed.length === 0 && overBudget.length === 0 && upstreamMissed.length === 0) return c.green.bold('PASS: ') + 'every verdict met its expectation';
   return (
     c.red.bold('FAIL: ') +
     [
       ...missed.map((t) => `${t.name} was ${verdictWord(t.verdict)}, expected ${t.expect}`),
       ...overBudget.flatMap((t) => t.budgetExceeded.map((b) => `${t.name} ${b}`)),
+      ...upstreamMissed.map((t) => `${t.name}: ${upstreamMissText(t.upstreamCheck!)}`),
     ].join('; ')
   );
 }

@@ -4,7 +4,7 @@
  * documented in docs/report.md (bump `schemaVersion` when a field changes meaning or goes away).
  */
 import type { MetricJudgement, MetricSpec, Verdict } from '../analysis/index.js';
-import type { UpstreamCounters } from '../analysis/upstream.js';
+import type { UpstreamCancellation, UpstreamCheck, UpstreamCounters } from '../analysis/upstream.js';
 import type { RetainedGroup } from '../analysis/attribution.js';
 import type { GrownGoroutineGroup } from '../analysis/goroutines.js';
 import type { Framing } from '../load/framing/index.js';
@@ -17,7 +17,7 @@ export const REPORT_SCHEMA_VERSION = 1;
 export interface LeakcheckReport {
   schemaVersion: typeof REPORT_SCHEMA_VERSION;
   tool: { name: 'streamer-leakcheck'; version: string };
-  /** true when every verdict met its expectation, no budget was exceeded and the run completed. */
+  /** true when every verdict met its expectation (and upstream expectation), no budget was exceeded and the run completed. */
   ok: boolean;
   budgets: Budgets;
   /** false when the run was interrupted or a target failed; the figures so far are still here. */
@@ -72,6 +72,8 @@ export interface TargetReport {
   expectationMet: boolean;
   /** Budgets (--max-…-per-disconnect) this target exceeded, in words; empty when none or none set. */
   budgetExceeded: string[];
+  /** `--expect-upstream`: whether cancellation was to reach the upstream, and did; null when not asked. */
+  upstreamCheck: UpstreamCheck | null;
   reason: string;
   /** Intended client disconnects measured across all scenarios (warm-up excluded). */
   disconnects: number;
@@ -239,6 +241,8 @@ export interface SampleRow {
 
 /** What the mock upstream saw while this target ran the scenario (counters read before the target stopped). */
 export interface UpstreamDelta extends UpstreamCounters {
+  /** Did cancellation reach the upstream (about one cancelled stream per disconnect)? null: cannot tell. */
+  cancellation: UpstreamCancellation | null;
   /** Words: did cancellation reach the upstream? */
   summary: string;
 }

@@ -275,7 +275,7 @@ export async function runLeakcheck(options: RunOptions): Promise<LeakcheckReport
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: 'streamer-leakcheck', version: toolVersion() },
-    ok: complete && reported.every((t) => t.expectationMet && t.budgetExceeded.length === 0),
+    ok: complete && reported.every((t) => t.expectationMet && t.budgetExceeded.length === 0 && (t.upstreamCheck?.met ?? true)),
     budgets: options.budgets ?? {},
     complete,
     startedAt: new Date(started).toISOString(),

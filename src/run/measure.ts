@@ -6,7 +6,7 @@
  * a batch driver of its own.
  */
 import { meetsExpectation } from '../analysis/index.js';
-import { describeUpstream } from '../analysis/upstream.js';
+import { cancellationOf, describeUpstream } from '../analysis/upstream.js';
 import { growthByKind, judgeRows, reasonWithEnding } from '../analysis/policy.js';
 import { LeakcheckError } from '../core/errors.js';
 import type { BatchOutcome } from '../load/clients.js';
@@ -161,5 +161,5 @@ function upstreamDelta(
     streamsInFlightAtEnd: after.streamsInFlight,
     openConnectionsAtEnd: after.openConnections,
   };
-  return { ...counters, summary: describeUpstream(counters, disconnects, completedClients) };
+  return { ...counters, cancellation: cancellationOf(counters, disconnects), summary: describeUpstream(counters, disconnects, completedClients) };
 }

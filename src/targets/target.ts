@@ -6,6 +6,7 @@
  * all scenarios and left running (attached.ts).
  */
 import { compiled } from '../core/paths.js';
+import type { UpstreamCancellation } from '../analysis/upstream.js';
 import { defaultRequest, type StreamRequest } from '../load/request.js';
 import type { Evidence, EvidenceOptions, Probe, ProbeChoice, ProbeSample } from '../probe/probe.js';
 
@@ -31,6 +32,8 @@ export interface TargetSpec {
   /** Set for (and only for) an attached target; `command` and `args` are then empty. */
   attach?: AttachSpec;
   expect: Expectation;
+  /** `--expect-upstream`: whether its client's leaving must cancel its upstream call; absent: not checked. */
+  expectUpstream?: UpstreamCancellation;
   probe: ProbeKind;
   command: string;
   args: string[];

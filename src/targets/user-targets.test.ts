@@ -57,14 +57,18 @@ describe('buildTargets', () => {
     expect(buildTargets({ target: ['api=node s.js'] })[0]!.env).toBeUndefined();
   });
 
-  it('applies --expect and --probe by name', () => {
-    const [api] = buildTargets({ target: ['api=node s.js'], expect: ['api=leak'], probe: ['api=proc'] });
-    expect(api).toMatchObject({ expect: 'leak', probe: 'proc' });
+  it('applies --expect, --expect-upstream and --probe by name', () => {
+    const [api] = buildTargets({ target: ['api=node s.js'], expect: ['api=leak'], expectUpstream: ['api=not-cancelled'], probe: ['api=proc'] });
+    expect(api).toMatchObject({ expect: 'leak', expectUpstream: 'not-cancelled', probe: 'proc' });
+    // Unless told, nothing is expected of the upstream: not cancelling can be meant.
+    expect(buildTargets({ target: ['api=node s.js'] })[0]!.expectUpstream).toBeUndefined();
   });
 
   it.each([
     [{ expect: ['nobody=leak'] }, /--expect nobody=leak: no target named nobody \(targets: old, new\)/],
     [{ expect: ['old=maybe'] }, /--expect old=maybe: expected leak or clean/],
+    [{ expectUpstream: ['new=yes'] }, /--expect-upstream new=yes: expected cancelled or not-cancelled/],
+    [{ expectUpstream: ['nobody=cancelled'] }, /--expect-upstream nobody=cancelled: no target named nobody \(targets: old, new\)/],
     [{ target: ['noequals'] }, /--target "noequals": expected NAME=VALUE/],
     [{ target: ['a b=cmd'] }, /the name must be/],
     [{ target: ['api='] }, /the command is empty/],

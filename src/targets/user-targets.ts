@@ -31,6 +31,8 @@ export interface RequestOptions {
 export interface TargetFlags {
   target?: string[];
   expect?: string[];
+  /** 'NAME=cancelled|not-cancelled': whether a client's leaving must cancel the target's upstream call. */
+  expectUpstream?: string[];
   probe?: string[];
   path?: string;
   builtin?: string[];
@@ -409,6 +411,18 @@ export function buildTargets(flags: TargetFlags, goBinary?: string, context: Bui
     const target = targets.find((t) => t.name === name);
     if (!target) throw new UsageError(`--expect ${name}=${expectation}: no target named ${name} (targets: ${known()})`);
     target.expect = expectation as Expectation;
+  }
+  for (const value of flags.expectUpstream ?? []) {
+    const [name, cancellation] = splitPair('--expect-upstream', value);
+    if (cancellation !== 'cancelled' && cancellation !== 'not-cancelled') {
+      throw new UsageError(`--expect-upstream ${name}=${cancellation}: expected cancelled or not-cancelled`);
+    }
+    const target = targets.find((t) => t.name === name);
+    if (!target) throw new UsageError(`--expect-upstream ${name}=${cancellation}: no target named ${name} (targets: ${known()})`);
+    if (target.attach && target.attach.upstream === null) {
+      throw new UsageError(`--expect-upstream ${name}=${cancellation}: ${name} is attached without --upstream ${name}=URL, so there are no upstream counters to read`);
+    }
+    target.expectUpstream = cancellation;
   }
   for (const value of flags.probe ?? []) {
     const [name, probe] = splitPair('--probe', value);
