@@ -25,13 +25,17 @@
  *  10. node-versions: the reference pair (`run --node`) on Node 20, 22 and 24 (22 and 24 from the npm
  *      registry into a cache, as test/node-versions.test.ts gets them), --runs runs each: verdicts and
  *      attribution (heap snapshots read, the retained groups and their paths).
+ *  11. examples: each folder of examples/ run with its own leakcheck.config.json and the scenario of
+ *      test/real-servers.test.ts, --runs runs each (default 10): every target's verdict, its expectation
+ *      and upstream check met or not, wall time.
  *
  * Options: --runs N (default 20; 10 for python and node-versions), --only
- * time|rate|framing|sensitivity|soak|snapshot|goroutine-dump|faults|python|python-overhead|node-versions
+ * time|rate|framing|sensitivity|soak|snapshot|goroutine-dump|faults|python|python-overhead|node-versions|examples
  * (repeatable), --sensitivity-runs N (default 5), --rounds N (python-overhead, default 3), --soak-clients
  * N (default 100 000), --sequential: time the default runs, and run the sensitivity pairs, with the
- * targets one after another (`run --no-parallel`) instead of side by side. python, python-overhead and
- * node-versions run only when --only names them: they need Debian's FastAPI, or the npm registry.
+ * targets one after another (`run --no-parallel`) instead of side by side. python, python-overhead,
+ * node-versions and examples run only when --only names them: they need Debian's FastAPI, or the npm
+ * registry, or take long (examples: ~1 min a run).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -540,11 +544,12 @@ interface CliRun {
 }
 
 /** One `streamer-leakcheck run` in its own process, as a user runs it: its exit code, wall time and report. */
-async function cliRun(args: string[], options: { cwd?: string; json: string }): Promise<CliRun> {
+async function cliRun(args: string[], options: { cwd?: string; json: string; env?: Record<string, string> }): Promise<CliRun> {
   const started = Date.now();
   const code = await new Promise<number | null>((resolve) => {
     const child = spawn(process.execPath, [BIN, 'run', ...args, '--no-report', '--no-progress', '--json', options.json], {
       cwd: options.cwd ?? PACKAGE_ROOT,
+      env: { ...process.env, ...options.env },
       stdio: 'ignore',
     });
     child.on('close', resolve);
@@ -793,11 +798,55 @@ async function nodeVersions(runs: number): Promise<void> {
   }
 }
 
+/**
+ * The examples as a user checks them: each folder's config (its targets, request, expectations), the
+ * end-to-end tests' scenario, no breakdown or snapshots (as the tests run them).
+ */
+async function examplesRuns(runs: number): Promise<void> {
+  console.log(`\n## 11. examples: each example's leakcheck.config.json, ${runs} runs each, test/fixtures/real-server.json`);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'leakcheck-bench-examples-'));
+  const scenario = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'real-server.json');
+  const env: Record<string, string> = { API_TOKEN: 'sk-bench-token' };
+  try {
+    for (const example of ['openai-compatible', 'ndjson', 'ai-sdk-usechat']) {
+      const wallMs: number[] = [];
+      const tally = new Map<string, { verdicts: Map<string, number>; met: number; upstream: Map<string, number> }>();
+      let failed = 0;
+      for (let i = 1; i <= runs; i++) {
+        const { code, ms, report } = await cliRun(['-s', scenario, '--no-snapshots', '--no-breakdown', '--seed', String(5000 + i)], {
+          cwd: path.join(PACKAGE_ROOT, 'examples', example),
+          json: path.join(dir, `${example}-${i}.json`),
+          env,
+        });
+        wallMs.push(ms);
+        if (code !== 0) failed++;
+        for (const target of report?.targets ?? []) {
+          const seen = tally.get(target.name) ?? { verdicts: new Map(), met: 0, upstream: new Map() };
+          seen.verdicts.set(target.verdict, (seen.verdicts.get(target.verdict) ?? 0) + 1);
+          if (target.expectationMet && (target.upstreamCheck?.met ?? true)) seen.met++;
+          const cancellation = target.scenarios[0]?.upstream?.cancellation ?? 'unknown';
+          seen.upstream.set(cancellation, (seen.upstream.get(cancellation) ?? 0) + 1);
+          tally.set(target.name, seen);
+        }
+        if (!report) console.log(`${example} run ${i}: exit ${code}, no report`);
+      }
+      const counts = (m: Map<string, number>) => [...m].map(([k, n]) => `${k} ${n}/${runs}`).join(', ');
+      for (const [name, seen] of tally) {
+        console.log(`${example} ${name}: ${counts(seen.verdicts)}; expectations met ${seen.met}/${runs}; upstream ${counts(seen.upstream)}`);
+      }
+      console.log(`${example}: exit 0 in ${runs - failed}/${runs}; wall median ${(median(wallMs) / 1000).toFixed(1)} s, max ${(Math.max(...wallMs) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** Sections that need more than this repository (Debian's FastAPI, the npm registry) run when named. */
 const named = (part: string) => only.includes(part);
 if (named('python')) await pythonPairs(argValue('--runs', 10));
 if (named('python-overhead')) await pythonOverhead(argValue('--rounds', 3));
 if (named('node-versions')) await nodeVersions(argValue('--runs', 10));
+if (named('examples')) await examplesRuns(argValue('--runs', 10));
 if (wants('faults')) await faults(argValue('--fault-runs', 50));
 if (wants('goroutine-dump')) await goroutineDumpCost();
 if (wants('snapshot')) await snapshotCost();
