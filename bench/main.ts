@@ -83,6 +83,8 @@ async function defaultRuns(runs: number): Promise<void> {
   let failedRuns = 0;
   const newVerdicts: Record<string, number> = {};
   let extended = 0;
+  const decided = { old: [] as number[], new: [] as number[] };
+  const decidedMs = { old: [] as number[], new: [] as number[] };
   for (let i = 1; i <= runs; i++) {
     const json = path.join(dir, `run-${i}.json`);
     const started = Date.now();
@@ -106,6 +108,13 @@ async function defaultRuns(runs: number): Promise<void> {
       // More cycles than the scenario plans: an inconclusive verdict earned more (see EXTRA_CYCLES_SHARE).
       const planned = report.scenarios.find((sc) => sc.name === 'mixed')?.cycles;
       if (report.targets.some((t) => t.scenarios.some((sc) => planned !== undefined && sc.cyclesRun > planned))) extended++;
+      for (const name of ['old', 'new'] as const) {
+        const after = report.targets.find((t) => t.name === name)?.scenarios[0]?.decidedAfter;
+        if (after) {
+          decided[name].push(after.disconnects);
+          decidedMs[name].push(after.ms);
+        }
+      }
       console.log(`run ${i}: exit ${code}, ${(ms / 1000).toFixed(1)} s, old=${verdict('old')} new=${verdict('new')}`);
       for (const t of report.targets) if (!t.expectationMet) console.log(`  ${t.name}: ${t.reason}`);
     } catch {
@@ -119,6 +128,12 @@ async function defaultRuns(runs: number): Promise<void> {
   );
   console.log(`flakes: old not leak ${oldMissed}/${runs}, new missed its clean expectation ${newMissed}/${runs}, runs without report ${failedRuns}`);
   console.log(`new's verdicts: ${Object.entries(newVerdicts).map(([v, n]) => `${v} ${n}`).join(', ')}`);
+  for (const name of ['old', 'new'] as const) {
+    if (decided[name].length === 0) continue;
+    console.log(
+      `${name} decided after: median ${median(decided[name])} disconnects (max ${Math.max(...decided[name])}), ${(median(decidedMs[name]) / 1000).toFixed(1)} s (max ${(Math.max(...decidedMs[name]) / 1000).toFixed(1)} s), warm-up included`,
+    );
+  }
   console.log(`over 20 s: ${wallMs.filter((ms) => ms > 20_000).length}/${runs}; runs with cycles added to an inconclusive series: ${extended}/${runs}`);
 }
 

@@ -126,6 +126,7 @@ function result(scenario: string, verdict: Verdict, overrides: Partial<ScenarioR
     disconnectsPerSec: 100,
     startedAt: '2026-12-02T00:00:00.000Z',
     durationMs: 1,
+    decidedAfter: { disconnects: 1000, ms: 1 },
     ...overrides,
   };
 }

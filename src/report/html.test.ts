@@ -57,6 +57,7 @@ function result(scenario: string, overrides: Partial<ScenarioResult> = {}): Scen
     disconnectsPerSec: 500,
     startedAt: '2026-11-29T12:00:00.000Z',
     durationMs: 3000,
+    decidedAfter: { disconnects: 1400, ms: 2500 },
     ...overrides,
   };
 }

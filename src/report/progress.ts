@@ -63,7 +63,7 @@ export function createProgress(stream: NodeJS.WriteStream, mode: 'live' | 'lines
           const r = event.result;
           update(event.target, { phase: 'done', clients: '' });
           line(
-            `${event.target} · ${r.scenario}: ${verdictWord(r.verdict)}${r.expectationMet ? '' : ` (expected ${r.expect})`} · ${r.disconnects} disconnects · ${(r.durationMs / 1000).toFixed(1)} s`,
+            `${event.target} · ${r.scenario}: ${verdictWord(r.verdict)}${r.expectationMet ? '' : ` (expected ${r.expect})`} · decided after ${r.decidedAfter.disconnects} disconnects, ${(r.decidedAfter.ms / 1000).toFixed(1)} s · ${(r.durationMs / 1000).toFixed(1)} s in all`,
           );
           break;
         }

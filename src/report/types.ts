@@ -173,6 +173,12 @@ export interface ScenarioResult {
    * time on the same target (`--no-breakdown`: null): which way leaks. Null when not broken down.
    */
   breakdown: BehaviourArm[] | null;
+  /**
+   * What the verdict took, from the scenario's first sample to its judgement (heap snapshots and their
+   * reading come after): every disconnect sent, warm-up included, and the milliseconds. A breakdown that
+   * decides the verdict adds its arms' disconnects and time.
+   */
+  decidedAfter: { disconnects: number; ms: number };
   /** When this target's scenario started (ISO 8601) and how long it took, start to verdict and snapshots. */
   startedAt: string;
   durationMs: number;

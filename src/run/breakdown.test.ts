@@ -34,7 +34,7 @@ function result(verdict: Verdict, bytes: number, handles = 0): ScenarioResult {
     per: 'disconnect', disconnects: 400, completed: 0, endedEarly: 0, errors: { total: 0, byKind: {}, examples: [] },
     metrics: [metric('heapUsedBytes', bytes, verdict), metric('handles', handles, 'clean')], handleGrowthByType: {},
     goroutineGrowth: null, breakdown: null, samples: [], upstream: null, steadyLoad: null, disconnectsPerSec: 1,
-    startedAt: '2026-12-02T00:00:00.000Z', durationMs: 1000,
+    startedAt: '2026-12-02T00:00:00.000Z', durationMs: 1000, decidedAfter: { disconnects: 1200, ms: 900 },
   };
 }
 
@@ -55,6 +55,8 @@ describe('breaking a mixed scenario down by way of hanging up', () => {
     });
     expect(measured).toHaveLength(2);
     expect(mix.verdict).toBe('leak');
+    // Decided by the arms: their disconnects and time count toward the verdict.
+    expect(mix.decidedAfter).toEqual({ disconnects: 3 * 1200, ms: 900 + 2 * 1000 });
     expect(mix.expectationMet).toBe(true);
     expect(mix.reason).toBe('leaks when: stall-then-leave +2.2 KB, +0.02 handles per disconnect; leave-before-first-byte clean (the mix alone was inconclusive: mix inconclusive)');
     expect(mix.breakdown?.map((a) => [a.kind, a.verdict, a.bytesPerDisconnect])).toEqual([

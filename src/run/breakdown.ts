@@ -66,8 +66,11 @@ export async function breakDown(
   const arms = armsOf(scenario);
   if (mode === 'never' || !wantsBreakdown(result, arms.length) || (mode === 'auto' && result.verdict !== 'inconclusive')) return;
   const measured: BehaviourArm[] = [];
+  /** Every disconnect the arms sent, their warm-ups included. */
+  let armDisconnects = 0;
   for (const arm of arms) {
     const armResult = await measureArm(arm);
+    armDisconnects += armResult.decidedAfter.disconnects;
     const figure = (key: string | null) => (key === null ? null : (armResult.metrics.find((m) => m.key === key)?.perDisconnect ?? null));
     measured.push({
       behaviour: arm.description,
@@ -82,6 +85,12 @@ export async function breakDown(
     });
   }
   const folded = foldBreakdown(result, measured);
+  if (folded.verdict !== result.verdict) {
+    result.decidedAfter = {
+      disconnects: result.decidedAfter.disconnects + armDisconnects,
+      ms: result.decidedAfter.ms + measured.reduce((ms, arm) => ms + arm.durationMs, 0),
+    };
+  }
   result.breakdown = measured;
   result.verdict = folded.verdict;
   result.reason = folded.reason;

@@ -154,6 +154,7 @@ describe('measureScenario with an injected target', () => {
     // Growth by kind is read from the warm-up's first sample to its last.
     expect(result.handleGrowthByType).toEqual({ TCPSocketWrap: 1200 });
     expect(result.disconnects).toBe(1200);
+    expect(result.decidedAfter.disconnects).toBe(1200);
     expect(result.metrics.find((m) => m.key === 'handles')?.perDisconnect).toBeCloseTo(1, 5);
   });
 
@@ -170,8 +171,10 @@ describe('measureScenario with an injected target', () => {
       'batch:cycle-3:600',
       'batch:cycle-4:600',
     ]);
-    // Counts restart at the baseline: the warm-up is not judged.
+    // Counts restart at the baseline: the warm-up is not judged, but it counts toward the decision.
     expect(result.disconnects).toBe(2400);
+    expect(result.decidedAfter.disconnects).toBe(1400 + 2400);
+    expect(result.decidedAfter.ms).toBeLessThanOrEqual(result.durationMs);
     expect(result.samples.map((row) => row.x)).toEqual([0, 600, 1200, 1800, 2400]);
     expect(result.reason).not.toContain('extended');
     // The baseline waits for other targets' snapshot reading, and comes after the whole warm-up.

@@ -97,6 +97,7 @@ export async function measureScenario(target: Target, scenario: Scenario, deps: 
     const upstreamAfter = await deps.upstreamStats();
     const { rows } = series;
     const judgement = judgeRows(rows, target.probe.metrics);
+    const decidedAfter = { disconnects: tally.disconnectsSinceStart, ms: Date.now() - started };
     await guardedEvidence?.end(judgement.verdict);
 
     const expect = scenario.control ? 'clean' : target.spec.expect;
@@ -125,6 +126,7 @@ export async function measureScenario(target: Target, scenario: Scenario, deps: 
       upstream: upstreamDelta(upstreamBefore, upstreamAfter, tally.disconnects, tally.completed),
       steadyLoad: steadyFigures,
       disconnectsPerSec: tally.loadMs > 0 ? (tally.disconnects * 1000) / tally.loadMs : 0,
+      decidedAfter,
       startedAt: new Date(started).toISOString(),
       durationMs: Date.now() - started,
     };
