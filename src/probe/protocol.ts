@@ -4,6 +4,7 @@
  * directory only this user can enter, plus a random token in the hello. No TCP port is opened, so
  * nothing on the network can reach the probe.
  */
+import type { GoroutineGroup } from '../analysis/goroutines.js';
 
 /** Environment variables the harness sets for a target. */
 export const PROBE_ENV = {
@@ -96,18 +97,10 @@ export interface SnapshotWritten {
  * Where a pending asyncio task waits (python-agent/streamer_leakcheck_agent.py, `_describe`): the state is
  * the library call it is parked in (`Queue.put`, `sleep`, `Event.wait`) or what it awaits (`Future`);
  * the place is the innermost frame of the program on its await chain, else its outermost coroutine.
+ * The fields of a goroutine group, read the same way (`stack` is the await chain, `createdBy` the
+ * coroutine's cr_origin, the program's frame first), and the source lines at both places.
  */
-export interface PythonTaskGroup {
-  state: string;
-  function: string;
-  /** 'app.py:57' */
-  location: string;
-  inProgram: boolean;
-  count: number;
-  /** One task's await chain, innermost first, as 'function at file:line'. */
-  stack: string[];
-  /** Where its coroutine was created (cr_origin, the program's frame first), as 'function at file:line'. */
-  createdBy: string | null;
+export interface PythonTaskGroup extends GoroutineGroup {
   /** The source lines at `location` and at `createdBy`, stripped ('await queue.put(chunk)'). */
   code: string | null;
   createdByCode: string | null;
