@@ -43,7 +43,9 @@ describe('streamer-leakcheck run', () => {
 
     const mixed = old.scenarios.find((s) => s.scenario === 'mixed')!;
     expect(mixed.errors.total).toBe(0);
-    expect(mixed.disconnects).toBeGreaterThan(500);
+    // Its sockets make the leak unmistakable after the warm-up's two small chunks (EARLY_PROBE_CLIENTS each).
+    expect(mixed.disconnects).toBeGreaterThan(300);
+    expect(mixed.decidedAfter.disconnects).toBeLessThanOrEqual(400);
     expect(mixed.upstream?.summary).toMatch(/never reached the upstream/);
     const fixedMixed = fixed.scenarios.find((s) => s.scenario === 'mixed')!;
     expect(fixedMixed.upstream?.summary).toMatch(/reached the upstream/);

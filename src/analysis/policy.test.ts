@@ -71,7 +71,7 @@ describe('early stop', () => {
     expect(reasonWithEnding('r', { how: 'planned' })).toBe('r');
     expect(reasonWithEnding('r', { how: 'stopped-early', after: 2, planned: 4 })).toBe('r; stopped after 2 of 4 cycles: the leak was unmistakable');
     expect(reasonWithEnding('r', { how: 'extended', by: 4, cycles: 8, planned: 4 })).toBe('r; 8 cycles: extended by 4 after an inconclusive first 4');
-    expect(reasonWithEnding('r', { how: 'decided-in-warm-up', chunks: 2 })).toBe('r; decided during warm-up: the leak was unmistakable after 2 chunks');
+    expect(reasonWithEnding('r', { how: 'decided-in-warm-up', chunks: 2, disconnects: 400 })).toBe('r; decided during warm-up: the leak was unmistakable after 2 chunks (400 disconnects)');
   });
 });
 

@@ -86,6 +86,7 @@ export const NODE_HANDLES: MetricSpec = {
   leakPerDisconnect: 0.02,
   noiseFloor: 2,
   decisive: true,
+  heldResource: true,
 };
 
 /**
@@ -100,6 +101,7 @@ export const NODE_LIVE_WORKERS: MetricSpec = {
   leakPerDisconnect: 0.02,
   noiseFloor: 1,
   decisive: true,
+  heldResource: true,
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -119,6 +121,7 @@ export const GO_GOROUTINES: MetricSpec = {
   leakPerDisconnect: 0.02,
   noiseFloor: 3,
   decisive: true,
+  heldResource: true,
 };
 
 /**
@@ -180,6 +183,7 @@ export const PROC_FDS: MetricSpec = {
   leakPerDisconnect: 0.02,
   noiseFloor: 2,
   decisive: true,
+  heldResource: true,
 };
 
 /**
@@ -214,6 +218,7 @@ export const PY_PENDING_TASKS: MetricSpec = {
   leakPerDisconnect: 0.02,
   noiseFloor: 3,
   decisive: true,
+  heldResource: true,
 };
 
 /**

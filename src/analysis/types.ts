@@ -32,6 +32,12 @@ export interface MetricSpec {
   noiseFloor: number;
   /** whether this metric alone can make the target's verdict 'leak' (RSS is advisory: fragmentation, allocator caching) */
   decisive: boolean;
+  /**
+   * One held thing per unit (a socket, an fd, a goroutine, a task, a worker), not a memory proxy: a store
+   * of these that fills by one per disconnect for hundreds of disconnects is rare, so its leak may be
+   * called from the warm-up's first small chunks (EARLY_PROBE_CLIENTS), before memory can be.
+   */
+  heldResource?: true;
 }
 
 export interface MetricJudgement {

@@ -6,7 +6,7 @@
  * target dies.
  */
 import { describe, expect, it } from 'vitest';
-import { EARLY_STOP_MIN_CYCLES, EXTRA_CYCLES_MIN } from '../analysis/policy.js';
+import { EARLY_PROBE_CLIENTS, EARLY_STOP_MIN_CYCLES, EXTRA_CYCLES_MIN } from '../analysis/policy.js';
 import { TargetDiedError } from '../core/errors.js';
 import type { BatchOutcome } from '../load/clients.js';
 import { defaultRequest } from '../load/request.js';
@@ -143,19 +143,36 @@ function fake(server: FakeServer, options: { evidence?: boolean } = {}) {
 }
 
 describe('measureScenario with an injected target', () => {
-  it('decides an unmistakable leak during the warm-up: two sampled chunks, no baseline, no cycles', async () => {
+  it('decides an unmistakable leak of held resources in the warm-up\'s first two small chunks: no baseline, no cycles', async () => {
     const { target, deps, calls } = fake({ bytesPerDisconnect: 42_000, handlesPerDisconnect: 1 });
     const result = await measureScenario(target, scenario(), deps);
     expect(result.verdict).toBe('leak');
-    expect(result.reason).toContain(`decided during warm-up: the leak was unmistakable after ${EARLY_STOP_MIN_CYCLES} chunks`);
+    expect(result.reason).toContain(`decided during warm-up: the leak was unmistakable after ${EARLY_STOP_MIN_CYCLES} chunks (${2 * EARLY_PROBE_CLIENTS} disconnects)`);
     expect(result.cyclesRun).toBe(EARLY_STOP_MIN_CYCLES);
-    expect(calls.filter((c) => c.startsWith('batch:'))).toEqual(['batch:warm-up-1:600', 'batch:warm-up-2:600']);
+    expect(calls.filter((c) => c.startsWith('batch:'))).toEqual([`batch:warm-up-1.1:${EARLY_PROBE_CLIENTS}`, `batch:warm-up-1.2:${EARLY_PROBE_CLIENTS}`]);
     expect(calls).not.toContain('phase:baseline:0');
     // Growth by kind is read from the warm-up's first sample to its last.
-    expect(result.handleGrowthByType).toEqual({ TCPSocketWrap: 1200 });
-    expect(result.disconnects).toBe(1200);
-    expect(result.decidedAfter.disconnects).toBe(1200);
+    expect(result.handleGrowthByType).toEqual({ TCPSocketWrap: 400 });
+    expect(result.disconnects).toBe(400);
+    expect(result.decidedAfter.disconnects).toBe(400);
     expect(result.metrics.find((m) => m.key === 'handles')?.perDisconnect).toBeCloseTo(1, 5);
+    // Memory is judged too, on the same three samples: the reference old's heap leak shows with its sockets.
+    expect(result.metrics.find((m) => m.key === 'heapUsedBytes')?.verdict).toBe('leak');
+  });
+
+  it('calls a memory-only leak no sooner than after two chunks of a whole cycle (the bounded-store guard)', async () => {
+    const { target, deps, calls } = fake({ bytesPerDisconnect: 42_000, handlesPerDisconnect: 0 });
+    const result = await measureScenario(target, scenario(), deps);
+    expect(result.verdict).toBe('leak');
+    expect(calls.filter((c) => c.startsWith('batch:'))).toEqual([
+      `batch:warm-up-1.1:${EARLY_PROBE_CLIENTS}`,
+      `batch:warm-up-1.2:${EARLY_PROBE_CLIENTS}`,
+      `batch:warm-up-1:${600 - 2 * EARLY_PROBE_CLIENTS}`,
+      'batch:warm-up-2:600',
+    ]);
+    expect(result.decidedAfter.disconnects).toBe(1200);
+    // Judged on the chunk-sized samples only: 0, 600, 1200.
+    expect(result.samples.map((row) => row.x)).toEqual([0, 600, 1200]);
   });
 
   it('runs a clean server through the rest of the warm-up, the baseline and the planned cycles', async () => {
@@ -163,7 +180,9 @@ describe('measureScenario with an injected target', () => {
     const result = await measureScenario(target, scenario(), deps);
     expect(result.verdict).toBe('clean');
     expect(calls.filter((c) => c.startsWith('batch:'))).toEqual([
-      'batch:warm-up-1:600',
+      `batch:warm-up-1.1:${EARLY_PROBE_CLIENTS}`,
+      `batch:warm-up-1.2:${EARLY_PROBE_CLIENTS}`,
+      'batch:warm-up-1:200',
       'batch:warm-up-2:600',
       'batch:warm-up-3:200',
       'batch:cycle-1:600',

@@ -4,7 +4,7 @@
  * asked of analysis/policy.ts. Everything the phases touch comes in through ScenarioDeps, so a test can
  * hand them a target and a batch driver of its own (no processes) and check the rules in milliseconds.
  */
-import { afterCycle, EARLY_STOP_MIN_CYCLES, unmistakableLeak, type Ending } from '../analysis/policy.js';
+import { afterCycle, EARLY_PROBE_CLIENTS, EARLY_STOP_MIN_CYCLES, unmistakableLeak, unmistakableResourceLeak, type Ending } from '../analysis/policy.js';
 import type { MetricSpec } from '../analysis/index.js';
 import type { BatchOutcome } from '../load/clients.js';
 import type { Scenario } from '../load/scenario.js';
@@ -96,17 +96,37 @@ export async function warmUp(deps: ScenarioDeps, x: () => number, tally: Tally):
   await deps.evidence?.start();
   const rows: SampleRow[] = [toRow(beforeWarmUp, 0)];
   const chunk = Math.max(1, Math.min(scenario.clients, scenario.warmupClients));
+  const decided = (last: TargetSample, judged: SampleRow[]): Series => ({
+    rows: judged,
+    first: beforeWarmUp,
+    last,
+    ending: { how: 'decided-in-warm-up', chunks: judged.length - 1, disconnects: tally.disconnectsSinceStart },
+  });
+  // The first chunk in small parts, sampled, for a leak of held resources (analysis/policy.ts).
+  const probe = Math.min(EARLY_PROBE_CLIENTS, chunk);
+  let firstChunkSent = 0;
+  if (probe * EARLY_STOP_MIN_CYCLES < chunk && scenario.warmupClients > EARLY_STOP_MIN_CYCLES * chunk) {
+    const probeRows = [...rows];
+    for (let part = 1; part <= EARLY_STOP_MIN_CYCLES; part++) {
+      deps.phase('warm-up', 1);
+      tally.add(await deps.batch(`warm-up-1.${part}`, probe));
+      firstChunkSent += probe;
+      await deps.settle();
+      const sample = await deps.sample();
+      probeRows.push(toRow(sample, x()));
+      if (part === EARLY_STOP_MIN_CYCLES && unmistakableResourceLeak(probeRows, deps.specs)) return decided(sample, probeRows);
+    }
+  }
   for (let done = 0, part = 1; done < scenario.warmupClients; done += chunk, part++) {
     deps.phase('warm-up', part);
-    tally.add(await deps.batch(`warm-up-${part}`, Math.min(chunk, scenario.warmupClients - done)));
+    const rest = Math.min(chunk, scenario.warmupClients - done) - (part === 1 ? firstChunkSent : 0);
+    tally.add(await deps.batch(`warm-up-${part}`, rest));
     if (done + chunk >= scenario.warmupClients) break;
     await deps.settle();
     const sample = await deps.sample();
     rows.push(toRow(sample, x()));
     if (part < EARLY_STOP_MIN_CYCLES) continue;
-    if (unmistakableLeak(rows, deps.specs)) {
-      return { rows, first: beforeWarmUp, last: sample, ending: { how: 'decided-in-warm-up', chunks: rows.length - 1 } };
-    }
+    if (unmistakableLeak(rows, deps.specs)) return decided(sample, rows);
     deps.phase('warm-up', part + 1);
     tally.add(await deps.batch(`warm-up-${part + 1}`, scenario.warmupClients - done - chunk));
     break;
