@@ -73,10 +73,11 @@ describe('breaking a mixed scenario down by way of hanging up', () => {
     expect(mix.reason).toMatch(/no single way of leaving leaks on its own: leave-before-first-byte clean; stall-then-leave clean$/);
   });
 
-  it("breaks a leak down only when asked ('always'); never a clean result, a control, or with 'never'", async () => {
+  it("breaks down an unmistakable early leak only when asked ('always'); never a clean result, a control, or with 'never'", async () => {
     let arms = 0;
     const count = async () => (arms++, result('leak', 40_000, 1));
-    await breakDown(mixed, result('leak', 40_000, 1), 'auto', count);
+    // Decided after 2 of 4 cycles (or in the warm-up): 'auto' leaves it.
+    await breakDown(mixed, { ...result('leak', 40_000, 1), cyclesRun: 2 }, 'auto', count);
     await breakDown(mixed, result('clean', 1), 'always', count);
     await breakDown(mixed, { ...result('inconclusive', 1), control: true }, 'always', count);
     await breakDown(mixed, result('inconclusive', 1), 'never', count);
@@ -85,6 +86,13 @@ describe('breaking a mixed scenario down by way of hanging up', () => {
     await breakDown(mixed, leak, 'always', count);
     expect(arms).toBe(2);
     expect(leak.reason).toMatch(/^leaks when: leave-before-first-byte \+40 KB, \+1\.00 handles per disconnect; stall-then-leave .*\(the mix: mix leak\)$/);
+  });
+
+  it("breaks down a leak that needed every planned cycle: one way of leaving may cause it, diluted by the rest", async () => {
+    const mix = result('leak', 180, 0.09);
+    await breakDown(mixed, mix, 'auto', async (arm) => (arm.name.endsWith('stall-then-leave') ? result('leak', 2200, 1) : result('clean', 3)));
+    expect(mix.breakdown).toHaveLength(2);
+    expect(mix.reason).toMatch(/^leaks when: stall-then-leave \+2\.2 KB, \+1\.00 handles per disconnect; leave-before-first-byte clean \(the mix: mix leak\)$/);
   });
 
   it('a single-behaviour scenario has nothing to break down', () => {
