@@ -28,14 +28,17 @@
  *  11. examples: each folder of examples/ run with its own leakcheck.config.json and the scenario of
  *      test/real-servers.test.ts, --runs runs each (default 10): every target's verdict, its expectation
  *      and upstream check met or not, wall time.
+ *  12. stall: the default run on test/fixtures/stall-leak-server.py (a leak only stalled readers cause)
+ *      and its fixed twin, --runs runs (default 5): the leaky's verdict, which arms leak and their tasks
+ *      per disconnect, the mix's figure; the fixed twin's verdict; wall time.
  *
  * Options: --runs N (default 20; 10 for python and node-versions), --only
- * time|rate|framing|sensitivity|soak|snapshot|goroutine-dump|faults|python|python-overhead|node-versions|examples
+ * time|rate|framing|sensitivity|soak|snapshot|goroutine-dump|faults|python|python-overhead|node-versions|examples|stall
  * (repeatable), --sensitivity-runs N (default 5), --rounds N (python-overhead, default 3), --soak-clients
  * N (default 100 000), --sequential: time the default runs, and run the sensitivity pairs, with the
  * targets one after another (`run --no-parallel`) instead of side by side. python, python-overhead,
- * node-versions and examples run only when --only names them: they need Debian's FastAPI, or the npm
- * registry, or take long (examples: ~1 min a run).
+ * node-versions, examples and stall run only when --only names them: they need Debian's FastAPI, or the
+ * npm registry, or take long (examples: ~1 min a run; stall ~1–2 min).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -856,12 +859,53 @@ async function examplesRuns(runs: number): Promise<void> {
   }
 }
 
+/** The default run (mixed, auto breakdown) on the stall-only leak and its fixed twin, as test/stall-leak.test.ts runs it. */
+async function stallRuns(runs: number): Promise<void> {
+  console.log(`\n## 12. stall: the default run on a leak only stalled readers cause, and its fixed twin, ${runs} runs`);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'leakcheck-bench-stall-'));
+  const server = JSON.stringify(path.join(PACKAGE_ROOT, 'test', 'fixtures', 'stall-leak-server.py'));
+  const wallMs: number[] = [];
+  const tally = { leakyLeak: 0, stallOnly: 0, fixedMet: 0 };
+  const fixedVerdicts = new Map<string, number>();
+  try {
+    for (let i = 1; i <= runs; i++) {
+      const { code, ms, report } = await cliRun(
+        ['--seed', String(7000 + i), '--target', `leaky=python3 ${server}`, '--expect', 'leaky=leak', '--target', `fixed=VARIANT=fixed python3 ${server}`],
+        { json: path.join(dir, `stall-${i}.json`) },
+      );
+      wallMs.push(ms);
+      const [leaky, fixed] = report?.targets ?? [];
+      const mix = leaky?.scenarios[0];
+      const arms = mix?.breakdown ?? [];
+      const leaking = arms.filter((arm) => arm.verdict === 'leak').map((arm) => arm.kind);
+      if (leaky?.verdict === 'leak') tally.leakyLeak++;
+      if (leaking.length === 1 && leaking[0] === 'stall-then-leave') tally.stallOnly++;
+      if (fixed?.expectationMet) tally.fixedMet++;
+      if (fixed) fixedVerdicts.set(fixed.verdict, (fixedVerdicts.get(fixed.verdict) ?? 0) + 1);
+      const tasks = mix?.metrics.find((m) => m.key === 'pendingTasks');
+      console.log(
+        `run ${i}: exit ${code}, ${(ms / 1000).toFixed(1)} s; leaky ${leaky?.verdict ?? 'no report'} (mix ${tasks?.perDisconnect.toFixed(3) ?? '?'} tasks/disconnect, ` +
+          `${mix?.cyclesRun ?? '?'} cycles; arms: ${arms.map((arm) => `${arm.kind} ${arm.verdict}${arm.handlesPerDisconnect ? ` ${arm.handlesPerDisconnect.toFixed(2)}` : ''}`).join(', ') || 'none'}); ` +
+          `fixed ${fixed?.verdict ?? '?'}`,
+      );
+    }
+    const verdicts = [...fixedVerdicts].map(([v, n]) => `${v} ${n}`).join(', ');
+    console.log(
+      `stall: leaky leak ${tally.leakyLeak}/${runs}, the stall the only leaking arm ${tally.stallOnly}/${runs}; fixed met clean ${tally.fixedMet}/${runs} (${verdicts}); ` +
+        `wall median ${(median(wallMs) / 1000).toFixed(1)} s, max ${(Math.max(...wallMs) / 1000).toFixed(1)} s`,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** Sections that need more than this repository (Debian's FastAPI, the npm registry) run when named. */
 const named = (part: string) => only.includes(part);
 if (named('python')) await pythonPairs(argValue('--runs', 10));
 if (named('python-overhead')) await pythonOverhead(argValue('--rounds', 3));
 if (named('node-versions')) await nodeVersions(argValue('--runs', 10));
 if (named('examples')) await examplesRuns(argValue('--runs', 10));
+if (named('stall')) await stallRuns(argValue('--runs', 5));
 if (wants('faults')) await faults(argValue('--fault-runs', 50));
 if (wants('goroutine-dump')) await goroutineDumpCost();
 if (wants('snapshot')) await snapshotCost();

@@ -137,7 +137,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .option('--max-handles-per-disconnect <n>', 'fail when a target expected clean keeps more handles (or fds) than this per disconnect', nonNegative('--max-handles-per-disconnect'))
     .option('--parallel', 'run the targets side by side, two at a time (the default)')
     .option('--no-parallel', 'run the targets one after another (slower; each target has the machine to itself)')
-    .option('--breakdown', 'measure a mixed scenario again one way of hanging up at a time for any leak, not only an inconclusive mix or a leak that needed every cycle')
+    .option('--breakdown', 'measure a mixed scenario again one way of hanging up at a time for any leak, not only an inconclusive mix, a leak that needed every cycle or a partial leak of held resources')
     .option('--no-breakdown', 'never break a mixed scenario down by way of hanging up')
     .option('--no-snapshots', 'take no heap snapshots of Node targets (no "what leaked" under leak verdicts)')
     .option('--no-color', 'plain output even on a terminal (NO_COLOR is respected too)')

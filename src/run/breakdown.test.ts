@@ -95,6 +95,24 @@ describe('breaking a mixed scenario down by way of hanging up', () => {
     expect(mix.reason).toMatch(/^leaks when: stall-then-leave \+2\.2 KB, \+1\.00 handles per disconnect; leave-before-first-byte clean \(the mix: mix leak\)$/);
   });
 
+  it('breaks down a leak of held resources that only some disconnects leave, however early it was decided', async () => {
+    let arms = 0;
+    const count = async () => (arms++, result('clean', 3));
+    const tasks = (perDisconnect: number): ScenarioResult => ({
+      ...result('leak', 600, 0),
+      cyclesRun: 2,
+      metrics: [metric('heapUsedBytes', 600, 'leak'), metric('handles', perDisconnect, 'leak')],
+    });
+    // One socket per disconnect, as the reference old: every way of leaving leaks, nothing to break down.
+    await breakDown(mixed, tasks(1), 'auto', count);
+    expect(arms).toBe(0);
+    // 0.26 per disconnect, decided after 2 of 4 cycles: a quarter of the clients leave one.
+    const partial = tasks(0.26);
+    await breakDown(mixed, partial, 'auto', count);
+    expect(arms).toBe(2);
+    expect(partial.breakdown).toHaveLength(2);
+  });
+
   it('a single-behaviour scenario has nothing to break down', () => {
     const single = parseScenario(JSON.stringify({ name: 'one', warmupClients: 0, cycles: 2, clients: 10, concurrency: 2, mix: [{ behaviour: 'leave-after-events', events: 2, weight: 1 }] }), 'one.json');
     expect(armsOf(single)).toHaveLength(1);
