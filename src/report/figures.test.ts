@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { goroutineLines, growthText, retainerPathText, taskLines } from './figures.js';
-import type { ScenarioResult } from './types.js';
+import { goroutineLines, growthText, handlesCell, retainerPathText, signedCount, taskLines } from './figures.js';
+import type { ScenarioResult, TargetReport } from './types.js';
 
 const goOld = {
   per: 'disconnect',
@@ -144,5 +144,13 @@ describe('taskLines', () => {
   it('leaves the tasks out of "grew:" when the reads list them', () => {
     expect(growthText(pyOld)).toBe('none');
     expect(growthText({ ...pyOld, taskGrowth: undefined })).toBe('+400 tasks [Queue.put] produce at app.py:40');
+  });
+});
+
+describe('signed figures', () => {
+  it('a rate that rounds to zero has no sign; others keep theirs', () => {
+    expect([signedCount(1), signedCount(-0.25), signedCount(-0.0004), signedCount(0.004), signedCount(0)]).toEqual(['+1.00', '−0.25', '0.00', '0.00', '0.00']);
+    const handles = (perDisconnect: number | null) => handlesCell({ handles: { perDisconnect } } as unknown as TargetReport);
+    expect([handles(-0.0004), handles(1), handles(-0.5), handles(null)]).toEqual(['0.00', '1.00', '-0.50', 'n/a']);
   });
 });

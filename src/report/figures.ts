@@ -10,9 +10,11 @@ export function signedBytes(bytes: number): string {
   return `${sign}${formatBytes(Math.abs(bytes))}`;
 }
 
+/** '+1.00', '−0.25'; a figure that rounds to zero has no sign ('0.00', not '−0.00'). */
 export function signedCount(count: number, digits = 2): string {
-  const sign = count > 0 ? '+' : count < 0 ? '−' : '';
-  return `${sign}${Math.abs(count).toFixed(digits)}`;
+  const text = Math.abs(count).toFixed(digits);
+  if (Number(text) === 0) return text;
+  return `${count > 0 ? '+' : '−'}${text}`;
 }
 
 export function heapCell(result: ScenarioResult | TargetReport): string {
@@ -26,8 +28,11 @@ export function heapCell(result: ScenarioResult | TargetReport): string {
 
 /** A target's handles per disconnect over its deciding scenario, as every report shows it. */
 export function handlesCell(target: TargetReport): string {
-  return target.handles.perDisconnect === null ? 'n/a' : target.handles.perDisconnect.toFixed(2);
+  return target.handles.perDisconnect === null ? 'n/a' : unsignedZero(target.handles.perDisconnect.toFixed(2));
 }
+
+/** '-0.00' is '0.00'. */
+const unsignedZero = (text: string): string => (Number(text) === 0 ? text.replace(/^-/, '') : text);
 
 /** Live workers per disconnect, and how many were alive at the end of the deciding scenario. */
 export function liveWorkersCell(target: TargetReport): string {
