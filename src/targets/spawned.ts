@@ -14,6 +14,9 @@ import type { ManagedProcess, ProcessSupervisor } from './supervisor.js';
 import { upstreamEnv } from './upstream.js';
 import type { StopOutcome, Target, TargetSample, TargetSpec } from './target.js';
 
+/** How long a stopped target's port may take to be released before its holder is named as escaped. */
+const PORT_RELEASE_MS = 1000;
+
 export interface StartContext {
   supervisor: ProcessSupervisor;
   probes: Probes;
@@ -89,7 +92,13 @@ export class SpawnedTarget implements Target {
     await this.debugAgent.close().catch(() => {});
     await this.process.stop();
     await this.session.close();
-    return { stillListening: listenersOf(this.port).map((holder) => ({ ...holder, port: this.port })) };
+    let holders = listenersOf(this.port);
+    // A process SIGKILLed a moment ago can still hold its sockets while the kernel tears it down, after its
+    // environment is gone (so no marker shows): only one that still listens after a second has escaped.
+    for (const until = Date.now() + PORT_RELEASE_MS; holders.length > 0 && Date.now() < until; holders = listenersOf(this.port)) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return { stillListening: holders.map((holder) => ({ ...holder, port: this.port })) };
   }
 }
 
