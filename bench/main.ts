@@ -86,6 +86,7 @@ async function defaultRuns(runs: number): Promise<void> {
   let failedRuns = 0;
   const newVerdicts: Record<string, number> = {};
   let extended = 0;
+  let newStoppedClean = 0;
   const decided = { old: [] as number[], new: [] as number[] };
   const decidedMs = { old: [] as number[], new: [] as number[] };
   for (let i = 1; i <= runs; i++) {
@@ -111,6 +112,7 @@ async function defaultRuns(runs: number): Promise<void> {
       // More cycles than the scenario plans: an inconclusive verdict earned more (see EXTRA_CYCLES_SHARE).
       const planned = report.scenarios.find((sc) => sc.name === 'mixed')?.cycles;
       if (report.targets.some((t) => t.scenarios.some((sc) => planned !== undefined && sc.cyclesRun > planned))) extended++;
+      if (report.targets.find((t) => t.name === 'new')?.scenarios.some(stoppedClean)) newStoppedClean++;
       for (const name of ['old', 'new'] as const) {
         const after = report.targets.find((t) => t.name === name)?.scenarios[0]?.decidedAfter;
         if (after) {
@@ -138,6 +140,12 @@ async function defaultRuns(runs: number): Promise<void> {
     );
   }
   console.log(`over 20 s: ${wallMs.filter((ms) => ms > 20_000).length}/${runs}; runs with cycles added to an inconclusive series: ${extended}/${runs}`);
+  console.log(`new stopped clean before its planned cycles: ${newStoppedClean}/${runs}`);
+}
+
+/** A scenario the early-clean rule ended (analysis/policy.ts, unmistakablyClean). */
+function stoppedClean(scenario: { reason: string }): boolean {
+  return scenario.reason.includes('every decisive metric under half its leak threshold');
 }
 
 /** A minimal undici abort loop: N concurrent requests, each leaving after `events` events (docs/measurements.md#driver-rate). */
@@ -317,6 +325,8 @@ async function sensitivity(runs: number): Promise<void> {
   const scenarios = await loadScenarios(await resolveScenarioArg('mixed'));
   let caught = 0;
   let falseAlarms = 0;
+  let twinStoppedClean = 0;
+  const twinDecided: number[] = [];
   for (let i = 1; i <= runs; i++) {
     const report = await runLeakcheck({
       targets: [planted('planted-256B', 256), planted('planted-0B', 0)],
@@ -332,14 +342,19 @@ async function sensitivity(runs: number): Promise<void> {
     const clean = report.targets[1]!;
     if (leaky.verdict === 'leak') caught++;
     if (clean.verdict === 'leak') falseAlarms++;
+    if (clean.scenarios.some(stoppedClean)) twinStoppedClean++;
+    const after = (t: typeof leaky) => t.scenarios[0]?.decidedAfter.disconnects ?? 0;
+    twinDecided.push(after(clean));
     console.log(
-      `run ${i}: 256 B -> ${leaky.verdict} (${leaky.heap.bytesPerDisconnect?.toFixed(0)} B/disconnect), 0 B -> ${clean.verdict} (${clean.heap.bytesPerDisconnect?.toFixed(0)} B/disconnect)`,
+      `run ${i}: 256 B -> ${leaky.verdict} (${leaky.heap.bytesPerDisconnect?.toFixed(0)} B/disconnect, after ${after(leaky)}), ` +
+        `0 B -> ${clean.verdict} (${clean.heap.bytesPerDisconnect?.toFixed(0)} B/disconnect, after ${after(clean)})`,
     );
     // A miss or a false alarm is worth its reason: that is what the next tuning step reads.
     if (leaky.verdict !== 'leak') console.log(`  256 B: ${leaky.reason}`);
     if (clean.verdict === 'leak') console.log(`  0 B: ${clean.reason}`);
   }
   console.log(`caught ${caught}/${runs}; false alarms on the clean twin ${falseAlarms}/${runs}`);
+  console.log(`clean twin stopped clean before its planned cycles ${twinStoppedClean}/${runs}, decided after a median ${median(twinDecided)} disconnects`);
 }
 
 /**

@@ -100,7 +100,9 @@ describe('checking servers the tool did not write', () => {
     const report = JSON.parse(await readFile(json, 'utf8')) as LeakcheckReport;
     const [cache] = report.targets;
     expect(cache!.verdict, cache!.reason).not.toBe('leak');
-    expect(cache!.scenarios[0]!.cyclesRun).toBeGreaterThanOrEqual(4);
+    // Judged on its cycles, not stopped in the warm-up (it may stop clean after two of them).
+    expect(cache!.scenarios[0]!.reason).not.toContain('decided during warm-up');
+    expect(cache!.scenarios[0]!.cyclesRun).toBeGreaterThanOrEqual(2);
     expect(result.code, result.stdout).toBe(0);
     expect(await processesMentioning(out)).toEqual([]);
   }, 150_000);

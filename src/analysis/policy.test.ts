@@ -17,6 +17,7 @@ import {
   seriesOf,
   summariseTarget,
   unmistakableLeak,
+  unmistakablyClean,
 } from './policy.js';
 
 /** The reference pair's series from one real default run (see the file's `recorded`). */
@@ -56,7 +57,7 @@ describe('early stop', () => {
 
   it('stops only after the minimum cycles and before the planned last one; extends an inconclusive series once', () => {
     expect(afterCycle(oldRows.slice(0, 2), NODE_METRICS, 1, 4, 0)).toEqual({ next: 'continue' });
-    expect(afterCycle(oldRows, NODE_METRICS, 2, 4, 0)).toEqual({ next: 'stop' });
+    expect(afterCycle(oldRows, NODE_METRICS, 2, 4, 0)).toEqual({ next: 'stop', because: 'leak' });
     expect(afterCycle(oldRows, NODE_METRICS, 4, 4, 0)).toEqual({ next: 'continue' });
     expect(afterCycle(newRows, NODE_METRICS, 4, 4, 0)).toEqual({ next: 'continue' });
     // new's series with ~180 B per disconnect on top, swinging ±200 KB between cycles: cannot tell at 4 cycles.
@@ -67,9 +68,40 @@ describe('early stop', () => {
     expect(extraCycles(1)).toBe(EXTRA_CYCLES_MIN);
   });
 
+  it("stops new's recorded series clean after two cycles, and never a leak at twice the threshold", () => {
+    const twoCycles = newRows.slice(0, 3);
+    expect(unmistakablyClean(twoCycles, NODE_METRICS)).toBe(true);
+    expect(afterCycle(twoCycles, NODE_METRICS, 2, 4, 0)).toEqual({ next: 'stop', because: 'clean' });
+    // Not after one cycle, and not on the planned last one (that is the verdict's own business).
+    expect(afterCycle(newRows.slice(0, 2), NODE_METRICS, 1, 4, 0)).toEqual({ next: 'continue' });
+    expect(afterCycle(newRows.slice(0, 3), NODE_METRICS, 2, 2, 0)).toEqual({ next: 'continue' });
+    // 256 B per disconnect on top of new's own swings, however the noise falls: never stopped clean.
+    for (const swing of [-60_000, -30_000, 0, 30_000, 60_000]) {
+      const leaking = twoCycles.map((row, i) => ({ ...row, heapUsedBytes: row.heapUsedBytes! + row.x * 256 + (i === 2 ? swing : 0) }));
+      expect(unmistakablyClean(leaking, NODE_METRICS)).toBe(false);
+    }
+  });
+
+  it('does not stop clean when the last cycle grew at leak pace, or on cycles too short for a leak to clear the noise', () => {
+    const base = newRows[0]!;
+    const at = (x: number, heap: number) => ({ ...base, x, heapUsedBytes: base.heapUsedBytes! + heap });
+    // Fell 150 KB, then grew 90 KB (150 B per disconnect): clean overall, but growth resumed at the end.
+    const resumed = [at(0, 0), at(600, -150_000), at(1200, -60_000)];
+    expect(judgeRows(resumed, NODE_METRICS).verdict).toBe('clean');
+    expect(unmistakablyClean(resumed, NODE_METRICS)).toBe(false);
+    // Cycles of 200: 128 B per disconnect adds 26 KB, within the 50 KB floor: flat is no evidence yet.
+    const short = [at(0, 0), at(200, 10_000), at(400, 5_000)];
+    expect(judgeRows(short, NODE_METRICS).verdict).toBe('clean');
+    expect(unmistakablyClean(short, NODE_METRICS)).toBe(false);
+    // A slope between half the threshold and the threshold is clean at the end, not early.
+    const drifting = [at(0, 0), at(600, 45_000), at(1200, 90_000)];
+    expect(unmistakablyClean(drifting, NODE_METRICS)).toBe(false);
+  });
+
   it('says how the verdict came about', () => {
     expect(reasonWithEnding('r', { how: 'planned' })).toBe('r');
     expect(reasonWithEnding('r', { how: 'stopped-early', after: 2, planned: 4 })).toBe('r; stopped after 2 of 4 cycles: the leak was unmistakable');
+    expect(reasonWithEnding('r', { how: 'stopped-clean', after: 2, planned: 4 })).toMatch(/^r; stopped after 2 of 4 cycles: every decisive metric under half/);
     expect(reasonWithEnding('r', { how: 'extended', by: 4, cycles: 8, planned: 4 })).toBe('r; 8 cycles: extended by 4 after an inconclusive first 4');
     expect(reasonWithEnding('r', { how: 'decided-in-warm-up', chunks: 2, disconnects: 400 })).toBe('r; decided during warm-up: the leak was unmistakable after 2 chunks (400 disconnects)');
   });

@@ -63,6 +63,40 @@ export function unmistakableResourceLeak(rows: readonly SampleRow[], specs: read
 }
 
 /**
+ * The other way: a series already clean after EARLY_STOP_MIN_CYCLES cycles stops there when it is clean
+ * with room to spare, as a sequential test stops on the null. Stricter than the verdict's own clean, so
+ * that what stops early would have stayed clean: every decisive metric's slope under
+ * EARLY_CLEAN_SHARE_OF_THRESHOLD of its leak threshold (falls included), its last cycle not at leak
+ * pace, and cycles long enough that growth at the threshold would clear the noise floor in one of them
+ * (otherwise a leak at the threshold hides in two cycles of noise: mixed's 600 disconnects add 77 KB at
+ * 128 B against a 50 KB floor; the breakdown's arms of 200 add 26 KB and never stop clean early). A
+ * real leak puts its slope at its rate in every cycle; the reference new's series after its warm-up
+ * swings ±150 KB around a flat line (docs/measurements.md#early-clean).
+ */
+export const EARLY_CLEAN_SHARE_OF_THRESHOLD = 0.5;
+
+export function unmistakablyClean(rows: readonly SampleRow[], specs: readonly MetricSpec[]): boolean {
+  const judgement = judgeRows(rows, specs);
+  if (judgement.verdict !== 'clean') return false;
+  const decisive = judgement.metrics.filter((metric) => metric.decisive);
+  return (
+    decisive.length > 0 &&
+    decisive.every((metric) => {
+      const spec = specs.find((s) => s.key === metric.key);
+      if (spec === undefined) return false;
+      const cycles = metric.cycleRates.map((rate, i) => ({ rate, disconnects: rows[i + 1]!.x - rows[i]!.x }));
+      const last = cycles.at(-1);
+      return (
+        last !== undefined &&
+        cycles.every((c) => spec.leakPerDisconnect * c.disconnects > spec.noiseFloor) &&
+        metric.perDisconnect < EARLY_CLEAN_SHARE_OF_THRESHOLD * spec.leakPerDisconnect &&
+        !(last.rate * last.disconnects > spec.noiseFloor && last.rate >= spec.leakPerDisconnect)
+      );
+    })
+  );
+}
+
+/**
  * "Inconclusive" asks for more data: give it, once, as many cycles again as the scenario has (a share of
  * the planned cycles, at least EXTRA_CYCLES_MIN). The reference `new`'s heap swung ±400 KB in some
  * early cycles while V8 compiled and optimised; more points bring the slope back under the threshold.
@@ -75,8 +109,8 @@ export function extraCycles(plannedCycles: number): number {
   return Math.max(EXTRA_CYCLES_MIN, Math.round(plannedCycles * EXTRA_CYCLES_SHARE));
 }
 
-/** What the cycle loop does after the sample of `cycle`: go on, stop (an unmistakable leak), or extend. */
-export type CycleDecision = { next: 'continue' } | { next: 'stop' } | { next: 'extend'; by: number };
+/** What the cycle loop does after the sample of `cycle`: go on, stop (an unmistakable leak, or clean with room to spare), or extend. */
+export type CycleDecision = { next: 'continue' } | { next: 'stop'; because: 'leak' | 'clean' } | { next: 'extend'; by: number };
 
 export function afterCycle(
   rows: readonly SampleRow[],
@@ -85,7 +119,10 @@ export function afterCycle(
   plannedCycles: number,
   extendedBy: number,
 ): CycleDecision {
-  if (cycle >= EARLY_STOP_MIN_CYCLES && cycle < plannedCycles && unmistakableLeak(rows, specs)) return { next: 'stop' };
+  if (cycle >= EARLY_STOP_MIN_CYCLES && cycle < plannedCycles) {
+    if (unmistakableLeak(rows, specs)) return { next: 'stop', because: 'leak' };
+    if (unmistakablyClean(rows, specs)) return { next: 'stop', because: 'clean' };
+  }
   if (cycle === plannedCycles && extendedBy === 0 && judgeRows(rows, specs).verdict === 'inconclusive') {
     return { next: 'extend', by: extraCycles(plannedCycles) };
   }
@@ -97,6 +134,7 @@ export type Ending =
   | { how: 'planned' }
   | { how: 'decided-in-warm-up'; chunks: number; disconnects: number }
   | { how: 'stopped-early'; after: number; planned: number }
+  | { how: 'stopped-clean'; after: number; planned: number }
   | { how: 'extended'; by: number; cycles: number; planned: number };
 
 export function reasonWithEnding(reason: string, ending: Ending): string {
@@ -107,6 +145,8 @@ export function reasonWithEnding(reason: string, ending: Ending): string {
       return `${reason}; decided during warm-up: the leak was unmistakable after ${ending.chunks} chunks (${ending.disconnects} disconnects)`;
     case 'stopped-early':
       return `${reason}; stopped after ${ending.after} of ${ending.planned} cycles: the leak was unmistakable`;
+    case 'stopped-clean':
+      return `${reason}; stopped after ${ending.after} of ${ending.planned} cycles: every decisive metric under half its leak threshold, the last cycle not at leak pace`;
     case 'extended':
       return `${reason}; ${ending.cycles} cycles: extended by ${ending.by} after an inconclusive first ${ending.planned}`;
   }

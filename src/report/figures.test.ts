@@ -151,6 +151,6 @@ describe('signed figures', () => {
   it('a rate that rounds to zero has no sign; others keep theirs', () => {
     expect([signedCount(1), signedCount(-0.25), signedCount(-0.0004), signedCount(0.004), signedCount(0)]).toEqual(['+1.00', '−0.25', '0.00', '0.00', '0.00']);
     const handles = (perDisconnect: number | null) => handlesCell({ handles: { perDisconnect } } as unknown as TargetReport);
-    expect([handles(-0.0004), handles(1), handles(-0.5), handles(null)]).toEqual(['0.00', '1.00', '-0.50', 'n/a']);
+    expect([handles(-0.0004), handles(1), handles(-0.5), handles(null)]).toEqual(['0.00', '1.00', '−0.50', 'n/a']);
   });
 });

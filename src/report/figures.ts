@@ -12,9 +12,14 @@ export function signedBytes(bytes: number): string {
 
 /** '+1.00', '−0.25'; a figure that rounds to zero has no sign ('0.00', not '−0.00'). */
 export function signedCount(count: number, digits = 2): string {
+  return countText(count, digits, '+');
+}
+
+/** A count with `positive` before a positive figure, '−' before a negative one, nothing before zero. */
+function countText(count: number, digits: number, positive: '+' | ''): string {
   const text = Math.abs(count).toFixed(digits);
   if (Number(text) === 0) return text;
-  return `${count > 0 ? '+' : '−'}${text}`;
+  return `${count > 0 ? positive : '−'}${text}`;
 }
 
 export function heapCell(result: ScenarioResult | TargetReport): string {
@@ -26,13 +31,10 @@ export function heapCell(result: ScenarioResult | TargetReport): string {
   return `${signedBytes(perDisconnect)}${range}`;
 }
 
-/** A target's handles per disconnect over its deciding scenario, as every report shows it. */
+/** A target's handles per disconnect over its deciding scenario, as every report shows it ('1.00', '−0.50'). */
 export function handlesCell(target: TargetReport): string {
-  return target.handles.perDisconnect === null ? 'n/a' : unsignedZero(target.handles.perDisconnect.toFixed(2));
+  return target.handles.perDisconnect === null ? 'n/a' : countText(target.handles.perDisconnect, 2, '');
 }
-
-/** '-0.00' is '0.00'. */
-const unsignedZero = (text: string): string => (Number(text) === 0 ? text.replace(/^-/, '') : text);
 
 /** Live workers per disconnect, and how many were alive at the end of the deciding scenario. */
 export function liveWorkersCell(target: TargetReport): string {

@@ -175,7 +175,7 @@ describe('measureScenario with an injected target', () => {
     expect(result.samples.map((row) => row.x)).toEqual([0, 600, 1200]);
   });
 
-  it('runs a clean server through the rest of the warm-up, the baseline and the planned cycles', async () => {
+  it('runs a clean server through the rest of the warm-up, the baseline and two cycles, and stops there clean', async () => {
     const { target, deps, calls } = fake({ bytesPerDisconnect: 2, handlesPerDisconnect: 0, noiseBytes: 8000 });
     const result = await measureScenario(target, scenario(), deps);
     expect(result.verdict).toBe('clean');
@@ -187,18 +187,27 @@ describe('measureScenario with an injected target', () => {
       'batch:warm-up-3:200',
       'batch:cycle-1:600',
       'batch:cycle-2:600',
-      'batch:cycle-3:600',
-      'batch:cycle-4:600',
     ]);
     // Counts restart at the baseline: the warm-up is not judged, but it counts toward the decision.
-    expect(result.disconnects).toBe(2400);
-    expect(result.decidedAfter.disconnects).toBe(1400 + 2400);
+    expect(result.disconnects).toBe(1200);
+    expect(result.decidedAfter.disconnects).toBe(1400 + 1200);
     expect(result.decidedAfter.ms).toBeLessThanOrEqual(result.durationMs);
-    expect(result.samples.map((row) => row.x)).toEqual([0, 600, 1200, 1800, 2400]);
-    expect(result.reason).not.toContain('extended');
+    expect(result.samples.map((row) => row.x)).toEqual([0, 600, 1200]);
+    expect(result.reason).toContain(`stopped after ${EARLY_STOP_MIN_CYCLES} of 4 cycles: every decisive metric under half its leak threshold`);
     // The baseline waits for other targets' snapshot reading, and comes after the whole warm-up.
     expect(calls.indexOf('quiet')).toBeGreaterThan(calls.indexOf('batch:warm-up-3:200'));
     expect(calls.indexOf('quiet')).toBeLessThan(calls.indexOf('phase:baseline:0'));
+  });
+
+  it('runs the planned cycles of a server clean only at the end (a slope over half the leak threshold)', async () => {
+    // 80 B per disconnect: 48 KB a cycle, within the 50 KB floor, and a CI wholly under 128 B: clean, not early.
+    const { target, deps, calls } = fake({ bytesPerDisconnect: 80, handlesPerDisconnect: 0 });
+    const result = await measureScenario(target, scenario(), deps);
+    expect(result.verdict).toBe('clean');
+    expect(calls.filter((c) => c.startsWith('batch:cycle-'))).toEqual(['batch:cycle-1:600', 'batch:cycle-2:600', 'batch:cycle-3:600', 'batch:cycle-4:600']);
+    expect(result.decidedAfter.disconnects).toBe(1400 + 2400);
+    expect(result.reason).not.toContain('stopped');
+    expect(result.reason).not.toContain('extended');
   });
 
   it('extends an inconclusive series once, by as many cycles as planned', async () => {
@@ -261,7 +270,8 @@ describe('measureScenario with an injected target', () => {
     const batch = deps.batch;
     deps.batch = async (label, count) => ({ ...(await batch(label, count)), disconnects: 0, completed: count });
     const result = await measureScenario({ ...target, spec: { ...target.spec, expect: 'leak' } }, scenario({ control: true, warmupClients: 0, mix: [{ behaviour: 'complete', weight: 1 }] }), deps);
-    expect(result).toMatchObject({ per: 'stream', expect: 'clean', completed: 2400, disconnects: 0 });
-    expect(result.samples.map((row) => row.x)).toEqual([0, 600, 1200, 1800, 2400]);
+    expect(result).toMatchObject({ per: 'stream', expect: 'clean', completed: 1200, disconnects: 0 });
+    // Flat: stopped clean after two cycles, per completed stream as per disconnect.
+    expect(result.samples.map((row) => row.x)).toEqual([0, 600, 1200]);
   });
 });

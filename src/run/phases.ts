@@ -158,7 +158,7 @@ export async function cycles(deps: ScenarioDeps, first: TargetSample, x: () => n
     rows.push(toRow(last, x()));
     const decision = afterCycle(rows, deps.specs, cycle, planned, extendedBy);
     if (decision.next === 'stop') {
-      ending = { how: 'stopped-early', after: cycle, planned };
+      ending = { how: decision.because === 'leak' ? 'stopped-early' : 'stopped-clean', after: cycle, planned };
       break;
     }
     if (decision.next === 'extend') extendedBy = decision.by;
