@@ -142,7 +142,7 @@ export interface ScenarioResult {
   verdict: Verdict;
   expectationMet: boolean;
   reason: string;
-  /** Measured cycles; fewer than the scenario's when an unmistakable leak stopped the scenario early. */
+  /** Measured cycles; fewer than the scenario's when the scenario stopped early (an unmistakable leak, or clean with room to spare), more when it was extended. */
   cyclesRun: number;
   /** What the x-axis counts: intended disconnects, or completed streams on a control scenario. */
   per: 'disconnect' | 'stream';
